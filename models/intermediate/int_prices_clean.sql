@@ -1,0 +1,26 @@
+-- Prices that passed every quality rule, with returns recomputed between consecutive clean rows
+-- (a dropped row's move is carried by the next clean day, so no return is lost).
+with
+
+passing_prices as (
+    select * from {{ ref('int_price_quality') }}
+    where passes_quality
+)
+
+select
+    ticker,
+    date,
+    open,
+    high,
+    low,
+    close,
+    adj_close,
+    volume,
+    raw_close,
+    adjustment_factor,
+    is_benchmark,
+    source,
+    adj_close / lag(adj_close) over by_ticker - 1   as daily_return,
+    ln(adj_close / lag(adj_close) over by_ticker)   as log_return
+from passing_prices
+window by_ticker as (partition by ticker order by date)

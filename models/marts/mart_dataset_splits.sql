@@ -1,0 +1,93 @@
+{{ config(post_hook=[export_parquet('training', ['ticker', 'split'])]) }}
+-- Chronological train / validation / test split of every ticker's trading days (fractions from
+-- vars). With use_cv, the train+validation part becomes expanding-window walk-forward folds:
+-- fold f trains on the first f blocks and validates on block f+1; test rows keep fold = null.
+with
+
+features as (
+    select * from {{ ref('int_features') }}
+    where ticker in (select distinct ticker from {{ ref('int_prices_clean') }} where not is_benchmark)
+),
+
+positioned as (
+    select
+        *,
+        row_number() over (partition by ticker order by date)  as day_index,
+        count(*) over (partition by ticker)                     as ticker_days
+    from features
+),
+
+with_boundaries as (
+    select
+        *,
+        floor(ticker_days * {{ var('train_fraction') }})                                  as train_end_index,
+        floor(ticker_days * ({{ var('train_fraction') }} + {{ var('validation_fraction') }})) as validation_end_index
+    from positioned
+),
+
+{% if var('use_cv') %}
+folds as (
+    select range as fold from range(1, {{ var('cv_folds') }} + 1)
+),
+
+development_folds as (
+    -- each fold's block size: the development rows split into cv_folds + 1 equal blocks
+    select
+        p.*,
+        f.fold,
+        floor(p.validation_end_index / ({{ var('cv_folds') }} + 1)) as block_size
+    from with_boundaries as p
+    cross join folds as f
+    where p.day_index <= p.validation_end_index
+),
+
+assigned as (
+    select
+        * exclude (block_size),
+        case
+            when day_index <= fold * block_size then 'train'
+            when fold = {{ var('cv_folds') }} or day_index <= (fold + 1) * block_size then 'validation'
+        end as split
+    from development_folds
+    where day_index <= fold * block_size
+       or fold = {{ var('cv_folds') }}
+       or day_index <= (fold + 1) * block_size
+    union all
+    select *, null as fold, 'test' as split
+    from with_boundaries
+    where day_index > validation_end_index
+)
+{% else %}
+assigned as (
+    select
+        *,
+        cast(null as integer) as fold,
+        case
+            when day_index <= train_end_index then 'train'
+            when day_index <= validation_end_index then 'validation'
+            else 'test'
+        end as split
+    from with_boundaries
+)
+{% endif %}
+
+select
+    ticker,
+    date,
+    split,
+    cast(fold as integer) as fold,
+    day_index,
+    adj_close,
+    volume,
+    daily_return,
+    log_return,
+    volatility,
+    volatility_annualized,
+    sma_short,
+    sma_medium,
+    sma_long,
+    rsi,
+    adj_close_zscore,
+    daily_return_zscore,
+    volume_zscore
+from assigned

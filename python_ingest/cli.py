@@ -1,0 +1,81 @@
+"""``python -m python_ingest``: load daily prices into raw.prices.
+
+Defaults (tickers, dates, sources, benchmark) come from ``vars:`` in dbt_project.yml, so the
+ingest and ``dbt build`` agree unless you override both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from python_ingest import settings
+from python_ingest.errors import IngestError
+from python_ingest.run import ingest
+from python_ingest.validation import check_date_range, parse_date, parse_sources, parse_tickers
+
+log = logging.getLogger("python_ingest")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = settings.project_vars()
+    parser = argparse.ArgumentParser(prog="python -m python_ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--tickers", default=",".join(defaults["tickers"]), help="comma-separated, e.g. AAPL,MSFT")
+    parser.add_argument("--start", default=defaults["start"], help="first date, YYYY-MM-DD")
+    parser.add_argument("--end", default=defaults["end"], help="last date (inclusive), YYYY-MM-DD")
+    parser.add_argument(
+        "--source",
+        default=",".join(defaults["sources"]),
+        help="sample | yahoo | csv; several comma-separated = per-ticker fallback in that order",
+    )
+    parser.add_argument("--csv-dir", type=Path, default=Path("prices"), help="folder of <TICKER>.csv/.parquet files")
+    parser.add_argument(
+        "--benchmark",
+        default=defaults["benchmark_ticker"],
+        help="benchmark ticker loaded with the others (empty string to skip)",
+    )
+    parser.add_argument("--refresh", action="store_true", help="fetch again even if the range is loaded")
+    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        for noisy in ("yfinance", "urllib3", "peewee"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    try:
+        tickers = parse_tickers(args.tickers)
+        if args.benchmark:
+            tickers += [t for t in parse_tickers(args.benchmark) if t not in tickers]
+        start, end = parse_date(args.start, "start"), parse_date(args.end, "end")
+        check_date_range(start, end)
+        source_order = parse_sources(args.source)
+        loads = ingest(
+            tickers, start, end, source_order, args.warehouse or settings.warehouse_path(),
+            refresh=args.refresh, csv_dir=args.csv_dir,
+        )
+    except IngestError as exc:
+        log.error("error: %s", exc)
+        return 2
+
+    for load in loads:
+        detail = f" ({load.error})" if load.error else ""
+        log.info("%-8s %-7s %-7s %6d rows%s", load.ticker, load.status, load.source or "-", load.rows, detail)
+    failed = [load.ticker for load in loads if load.status in ("empty", "error")]
+    if failed:
+        log.error(
+            "error: no data for %s from %s in %s..%s; check the symbol and dates, or add a fallback source "
+            "(e.g. --source yahoo,sample); the other tickers were stored",
+            ", ".join(failed), args.source, start, end,
+        )
+        return 1
+    return 0

@@ -1,0 +1,79 @@
+"""One ingest run: fetch every ticker with per-ticker source fallback, then write once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from python_ingest import sources, warehouse
+from python_ingest.errors import IngestError
+from python_ingest.warehouse import TickerLoad
+
+log = logging.getLogger(__name__)
+
+
+def fetch_with_fallback(
+    ticker: str, start: date, end: date, source_order: list[str], csv_dir: Path | None
+) -> TickerLoad:
+    """Try each source in order; the first with rows serves the ticker."""
+    started_at = datetime.now()
+    problems: list[str] = []
+    for source in source_order:
+        try:
+            frame = sources.fetch(source, ticker, start, end, csv_dir)
+        except IngestError as exc:
+            log.warning("%s: %s", source, exc)
+            problems.append(f"{source}: {exc}")
+            continue
+        if frame.empty:
+            log.debug("%s: no rows for %s in %s..%s", source, ticker, start, end)
+            problems.append(f"{source}: no rows")
+            continue
+        log.debug("%s: %d rows for %s", source, len(frame), ticker)
+        return TickerLoad(ticker, source, "ok", frame, None, started_at, datetime.now(), len(frame))
+    errored = any(": no rows" not in p for p in problems)
+    return TickerLoad(
+        ticker,
+        source_order[-1],
+        "error" if errored else "empty",
+        None,
+        "; ".join(problems),
+        started_at,
+        datetime.now(),
+    )
+
+
+def ingest(
+    tickers: list[str],
+    start: date,
+    end: date,
+    source_order: list[str],
+    warehouse_file: Path,
+    *,
+    refresh: bool = False,
+    csv_dir: Path | None = None,
+) -> list[TickerLoad]:
+    """Load ``tickers`` for [start, end] into ``warehouse_file``; returns one TickerLoad per ticker."""
+    run_id = uuid.uuid4().hex[:12]
+    # Open once up front: a locked file fails before any network traffic.
+    with warehouse.connect(warehouse_file) as con:
+        warehouse.ensure_tables(con)
+        done = {t for t in tickers if not refresh and warehouse.already_loaded(con, t, start, end)}
+
+    loads: list[TickerLoad] = []
+    for ticker in tqdm(tickers, desc="ingest", unit="ticker", disable=None):
+        if ticker in done:
+            now = datetime.now()
+            log.info("%s: %s..%s already loaded, skipped (use --refresh to fetch again)", ticker, start, end)
+            loads.append(TickerLoad(ticker, None, "skipped", None, None, now, now))
+            continue
+        loads.append(fetch_with_fallback(ticker, start, end, source_order, csv_dir))
+
+    with warehouse.connect(warehouse_file) as con:
+        warehouse.write_run(con, run_id, loads, start, end, refresh=refresh)
+    log.info("run %s written to %s", run_id, warehouse_file)
+    return loads

@@ -1,0 +1,142 @@
+"""The raw layer of the DuckDB warehouse: raw.prices and raw.ingest_runs.
+
+All writes of one ingest run happen in one transaction, so a crash or kill mid-way
+leaves the previous contents untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from python_ingest.errors import IngestError
+
+DDL = """
+create schema if not exists raw;
+create table if not exists raw.prices (
+    ticker      varchar   not null,
+    date        date      not null,
+    open        double,
+    high        double,
+    low         double,
+    close       double,
+    adj_close   double,
+    volume      bigint,
+    source      varchar   not null,
+    ingested_at timestamp not null
+);
+create table if not exists raw.ingest_runs (
+    run_id          varchar   not null,
+    ticker          varchar   not null,
+    source          varchar,
+    status          varchar   not null,
+    rows            integer   not null,
+    error           varchar,
+    started_at      timestamp not null,
+    finished_at     timestamp not null,
+    requested_start date      not null,
+    requested_end   date      not null
+);
+"""
+
+
+@dataclass
+class TickerLoad:
+    """What one ticker's fetch produced, ready to be written."""
+
+    ticker: str
+    source: str | None
+    status: str  # ok | empty | error | skipped
+    frame: pd.DataFrame | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
+    rows: int = 0
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a lock held by another process becomes a one-line IngestError."""
+    if read_only and not path.exists():
+        raise IngestError(f"warehouse {path} does not exist yet: run the ingest first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise IngestError(
+                f"warehouse {path} is locked by another process (a BI tool, a dbt run or a DuckDB shell "
+                "with the file open read-write): close it and retry"
+            ) from None
+        raise IngestError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and tables if they do not exist."""
+    con.execute(DDL)
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, ticker: str, start: date, end: date) -> bool:
+    """True when an earlier successful run covered [start, end] for this ticker."""
+    row = con.execute(
+        """
+        select count(*) from raw.ingest_runs
+        where ticker = ? and status = 'ok' and requested_start <= ? and requested_end >= ?
+        """,
+        [ticker, start, end],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _write_prices(
+    con: duckdb.DuckDBPyConnection, load: TickerLoad, start: date, end: date, ingested_at: datetime, refresh: bool
+) -> int:
+    frame = load.frame.assign(ticker=load.ticker, source=load.source, ingested_at=ingested_at)
+    con.register("incoming_prices", frame)
+    try:
+        if refresh:
+            con.execute("delete from raw.prices where ticker = ? and date between ? and ?", [load.ticker, start, end])
+        before = con.execute("select count(*) from raw.prices where ticker = ?", [load.ticker]).fetchone()[0]
+        con.execute(
+            """
+            insert into raw.prices
+            select i.ticker, i.date, i.open, i.high, i.low, i.close, i.adj_close, i.volume, i.source, i.ingested_at
+            from incoming_prices as i
+            anti join raw.prices as p on p.ticker = i.ticker and p.date = i.date
+            order by i.date
+            """
+        )
+        after = con.execute("select count(*) from raw.prices where ticker = ?", [load.ticker]).fetchone()[0]
+    finally:
+        con.unregister("incoming_prices")
+    return int(after - before)
+
+
+def write_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    loads: Iterable[TickerLoad],
+    start: date,
+    end: date,
+    refresh: bool = False,
+) -> None:
+    """Write every ticker's prices and its ingest_runs row in a single transaction."""
+    ingested_at = datetime.now()
+    con.execute("begin transaction")
+    try:
+        for load in loads:
+            if load.status == "ok" and load.frame is not None:
+                load.rows = _write_prices(con, load, start, end, ingested_at, refresh)
+            con.execute(
+                "insert into raw.ingest_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, load.ticker, load.source, load.status, load.rows, load.error,
+                 load.started_at, load.finished_at, start, end],
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
