@@ -1,0 +1,45 @@
+"""Shared pytest fixtures: scratch warehouses built with the real ingest CLI and real dbt runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+
+
+def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    """Run ``python -m <args>`` from the project dir against ``warehouse_dir``."""
+    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **env}
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"python -m {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    """Run the real ``dbt`` CLI from the project dir against ``warehouse_dir``."""
+    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
+    result = subprocess.run(
+        [str(BIN_DIR / "dbt"), *args, "--target-path", str(warehouse_dir / "target"), "--log-path", str(warehouse_dir / "logs")],
+        cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse dir with the bundled sample ingested and ``dbt build`` run on the defaults."""
+    warehouse_dir = tmp_path_factory.mktemp("built_warehouse")
+    run_cli(["python_ingest"], warehouse_dir)
+    run_dbt(["build"], warehouse_dir)
+    return warehouse_dir
