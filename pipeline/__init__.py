@@ -1,0 +1,1 @@
+"""The main job in one command: ingest -> (embedded) Ollama -> dbt build -> report."""

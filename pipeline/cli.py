@@ -1,0 +1,107 @@
+"""``python -m pipeline``: the main job.
+
+1. ``python_ingest`` loads prices into raw.prices (defaults from dbt_project.yml vars);
+2. an Ollama server is found at $OLLAMA_HOST, or the embedded one is started on loopback;
+3. ``dbt build`` runs every model, test and snapshot with the flags passed on as --vars;
+4. the embedded server (if we started it) is stopped and the report summary is printed.
+
+Flags left out keep the defaults in dbt_project.yml; nothing here duplicates them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from embedded_ollama.launcher import EmbeddedOllamaError, ensure_ollama
+from python_ingest import cli as ingest_cli
+from python_ingest import settings
+
+log = logging.getLogger("pipeline")
+BIN_DIR = Path(sys.executable).parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--tickers", help="comma-separated tickers (default: vars.tickers)")
+    parser.add_argument("--start", help="first date YYYY-MM-DD (default: vars.start)")
+    parser.add_argument("--end", help="last date YYYY-MM-DD (default: vars.end)")
+    parser.add_argument("--source", help="sample | yahoo | csv, comma-separated fallback (default: vars.sources)")
+    parser.add_argument("--csv-dir", help="folder of <TICKER>.csv/.parquet files for --source csv")
+    parser.add_argument("--refresh", action="store_true", help="fetch prices again even if already loaded")
+    llm = parser.add_mutually_exclusive_group()
+    llm.add_argument("--enable-llm", dest="enable_llm", action="store_true", default=None, help="run the LLM stages")
+    llm.add_argument("--no-llm", dest="enable_llm", action="store_false", help="skip the LLM stages")
+    parser.add_argument("--llm-model", help="Ollama model name (default: vars.llm_model, the embedded model)")
+    parser.add_argument("--llm-fail-fast", action="store_true", default=None, help="stop when the LLM is unavailable")
+    parser.add_argument("--use-cv", action="store_true", default=None, help="walk-forward folds in mart_dataset_splits")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild every model (the LLM cache is kept)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    return parser
+
+
+def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
+    """Only the flags the user gave; everything else keeps its dbt_project.yml default."""
+    chosen: dict[str, object] = {}
+    if args.tickers:
+        chosen["tickers"] = [t.strip().upper() for t in args.tickers.split(",") if t.strip()]
+    for name in ("start", "end", "llm_model"):
+        if getattr(args, name):
+            chosen[name] = getattr(args, name)
+    for name in ("enable_llm", "llm_fail_fast", "use_cv"):
+        if getattr(args, name) is not None:
+            chosen[name] = getattr(args, name)
+    return chosen
+
+
+def ingest_args(args: argparse.Namespace) -> list[str]:
+    passed: list[str] = []
+    for flag in ("tickers", "start", "end", "source", "csv_dir"):
+        value = getattr(args, flag)
+        if value:
+            passed += [f"--{flag.replace('_', '-')}", str(value)]
+    if args.refresh:
+        passed.append("--refresh")
+    if args.verbose:
+        passed.append("--verbose")
+    return passed
+
+
+def run_dbt(arguments: list[str]) -> int:
+    command = [str(BIN_DIR / "dbt"), *arguments]
+    log.info("$ %s", " ".join(command))
+    return subprocess.run(command, cwd=settings.PROJECT_DIR).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    rc = ingest_cli.main(ingest_args(args))  # configures logging
+    if rc != 0:
+        log.error("error: ingest failed (exit %d); fix the input above and re-run, nothing was built", rc)
+        return rc
+
+    chosen = dbt_vars(args)
+    enable_llm = chosen.get("enable_llm", settings.project_vars().get("enable_llm", True))
+    handle = None
+    if enable_llm:
+        try:
+            handle = ensure_ollama()
+        except EmbeddedOllamaError as exc:
+            # the LLM models record status 'llm_unavailable' (or stop, with llm_fail_fast)
+            log.warning("warning: %s", str(exc).splitlines()[0])
+    try:
+        build = ["build", *(["--full-refresh"] if args.full_refresh else [])]
+        if chosen:
+            build += ["--vars", json.dumps(chosen)]
+        rc = run_dbt(build)
+    finally:
+        if handle is not None:
+            handle.stop()
+    if rc != 0:
+        log.error("error: dbt build failed (exit %d); see the failing model or test above", rc)
+        return rc
+    return 0
