@@ -1,0 +1,53 @@
+"""Run settings: dbt vars from dbt_project.yml (plus --vars overrides) become GX suite parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_FILE = PROJECT_DIR / "dbt_project.yml"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def default_warehouse_dir() -> Path:
+    """Same rule as profiles.yml: $WAREHOUSE_DIR, else ./data under the project."""
+    return Path(os.environ.get("WAREHOUSE_DIR", PROJECT_DIR / "data"))
+
+
+def load_dbt_vars(overrides: dict[str, Any] | None = None, project_file: Path = DBT_PROJECT_FILE) -> dict[str, Any]:
+    """``vars:`` of dbt_project.yml with ``overrides`` applied on top, as dbt's ``--vars`` would."""
+    with project_file.open() as handle:
+        project = yaml.safe_load(handle)
+    return {**(project.get("vars") or {}), **(overrides or {})}
+
+
+def parse_vars_option(text: str | None) -> dict[str, Any]:
+    """Parse a ``--vars`` value the way dbt does (a YAML or JSON mapping)."""
+    if not text:
+        return {}
+    parsed = yaml.safe_load(text)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"--vars must be a YAML/JSON mapping, got: {text!r}")
+    return parsed
+
+
+def suite_parameters(dbt_vars: dict[str, Any]) -> dict[str, Any]:
+    """GX suite parameters: every dbt var by its own name, ISO dates as timestamps, plus
+    ``tickers_in_scope`` (tickers + benchmark), the set the staging layer keeps."""
+    params: dict[str, Any] = {}
+    for name, value in dbt_vars.items():
+        if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+            params[name] = pd.Timestamp(value)
+        else:
+            params[name] = value
+    tickers = list(dbt_vars.get("tickers") or [])
+    benchmark = dbt_vars.get("benchmark_ticker")
+    params["tickers_in_scope"] = tickers + ([benchmark] if benchmark else [])
+    return params
