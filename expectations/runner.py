@@ -87,14 +87,26 @@ def _run_name(suite: str, label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=^-]+", "_", f"{suite}.{label}")
 
 
+def _condition_text(condition: Any) -> str:
+    """GX row conditions (Condition objects or their serialised dicts) as ``a == 1 and b == x``."""
+    if isinstance(condition, dict):
+        if "conditions" in condition:
+            joiner = f" {condition.get('type', 'and')} "
+            return "(" + joiner.join(_condition_text(part) for part in condition["conditions"]) + ")"
+        if "column" in condition:
+            return f"{condition['column']['name']} {condition['operator']} {condition['parameter']!r}"
+    if hasattr(condition, "conditions"):
+        return "(" + " and ".join(_condition_text(part) for part in condition.conditions) + ")"
+    return str(getattr(condition, "pass_through_filter", condition))
+
+
 def _describe_failure(batch: str, result: Any) -> Failure:
     config = result.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "column", "row_condition", "condition_parser")}
     outcome = result.result or {}
     parts = [f"expected {kwargs}"]
     if config.kwargs.get("row_condition"):
-        condition = config.kwargs["row_condition"]
-        parts.append(f"where {getattr(condition, 'pass_through_filter', condition)}")
+        parts.append(f"where {_condition_text(config.kwargs['row_condition'])}")
     if "observed_value" in outcome:
         parts.append(f"observed {outcome['observed_value']!r}")
     if outcome.get("unexpected_count"):
