@@ -9,6 +9,7 @@ with
 signal_sources as (
     select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_buy_and_hold') }}
     union all select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_sma_crossover') }}
+    union all select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_llm') }}
 ),
 
 typed_signals as (

@@ -1,0 +1,85 @@
+"""The answer each LLM stage must give, as pydantic models.
+
+The JSON schema of each model is sent as Ollama's ``format=`` (structured output) and every
+reply is validated against the same model; bump ``SCHEMA_VERSION`` whenever a model changes,
+so cached answers for the old shape are not reused.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+SCHEMA_VERSION = "1"
+
+
+class MarketAnalysis(BaseModel):
+    """Stage 1: what the market data of one ticker on one decision date says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trend: Literal["up", "down", "sideways"]
+    regime: Literal["bull", "bear", "range", "volatile"]
+    support: float = Field(gt=0, description="price level below the close that should hold")
+    resistance: float = Field(gt=0, description="price level above the close that caps it")
+    sentiment_score: float = Field(ge=-1, le=1, description="-1 very bearish .. 1 very bullish")
+    summary: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _support_below_resistance(self) -> MarketAnalysis:
+        if self.support > self.resistance:
+            raise ValueError(f"support ({self.support}) must not be above resistance ({self.resistance})")
+        return self
+
+
+class TradingSignal(BaseModel):
+    """Stage 2: an advisory action for one ticker on one decision date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["BUY", "SELL", "HOLD"]
+    confidence: float = Field(ge=0, le=1)
+    horizon: Literal["1w", "1m", "3m"]
+    rationale: str = Field(min_length=1, max_length=300)
+
+
+class RiskAssessment(BaseModel):
+    """Stage 3: the risk of the signalled portfolio on one decision date.
+
+    ``max_position_size`` is checked against the cap passed as validation context
+    (``{"max_position_size": 0.25}``), never silently clipped.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    risk_score: float = Field(ge=0, le=1, description="0 calm .. 1 extreme risk")
+    volatility_regime: Literal["low", "normal", "high", "extreme"]
+    max_position_size: float = Field(ge=0, le=1, description="largest recommended weight of one position")
+    concerns: list[str] = Field(max_length=3)
+
+    @field_validator("max_position_size")
+    @classmethod
+    def _within_cap(cls, value: float, info: ValidationInfo) -> float:
+        cap = (info.context or {}).get("max_position_size")
+        if cap is not None and value > cap:
+            raise ValueError(f"max_position_size {value} is above the cap of {cap}")
+        return value
+
+    @field_validator("concerns")
+    @classmethod
+    def _short_concerns(cls, value: list[str]) -> list[str]:
+        for concern in value:
+            if not concern.strip() or len(concern) > 200:
+                raise ValueError("each concern must be a non-empty string of at most 200 characters")
+        return value
+
+
+def json_schema(model: type[BaseModel], context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON schema sent as ``format=``; a position cap in ``context`` becomes the schema maximum."""
+    schema = copy.deepcopy(model.model_json_schema())
+    cap = (context or {}).get("max_position_size")
+    if cap is not None and "max_position_size" in schema.get("properties", {}):
+        schema["properties"]["max_position_size"]["maximum"] = cap
+    return schema
