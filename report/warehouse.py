@@ -1,0 +1,49 @@
+"""Read-only access to the marts: the report never touches anything else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+MARTS = ("mart_backtest_summary", "mart_signal_tracking", "fct_backtest_daily")
+
+
+class ReportError(Exception):
+    """A problem the user can fix; shown as one line, exit code 2."""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("WAREHOUSE_DIR", "data")) / "warehouse.duckdb"
+
+
+@contextmanager
+def open_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection; a missing file, a lock or a missing mart becomes a ReportError."""
+    if not path.exists():
+        raise ReportError(f"warehouse {path} not found: run `python -m python_ingest` and `dbt build` first (or set WAREHOUSE_DIR)")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise ReportError(
+                f"warehouse {path} is locked by another process (a dbt build or a tool with it open read-write): retry when it is done"
+            ) from None
+        raise ReportError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+    try:
+        present = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        missing = [m for m in MARTS if m not in present]
+        if missing:
+            raise ReportError(f"warehouse {path} has no {', '.join(missing)}: run `dbt build` first")
+        yield con
+    finally:
+        con.close()
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[dict[str, object]]:
+    cursor = con.execute(sql, params or [])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
