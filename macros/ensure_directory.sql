@@ -1,0 +1,10 @@
+{#-
+  Post-hook helper: create $WAREHOUSE_DIR/<subdir> if it is missing (DuckDB's COPY TO creates no
+  parent folders for a single file). An empty, partitioned COPY creates the folder and writes no
+  file; overwrite_or_ignore makes it a no-op when the folder exists.
+-#}
+{% macro ensure_directory(subdir) -%}
+copy (select 1 as partition_key, 1 as payload where false)
+    to '{{ env_var('WAREHOUSE_DIR', 'data') ~ '/' ~ subdir }}'
+    (format parquet, partition_by (partition_key), overwrite_or_ignore true)
+{%- endmacro %}
