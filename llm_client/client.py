@@ -90,7 +90,8 @@ def probe_model(client: ollama.Client, model: str, retries: int, backoff_seconds
     """
     wanted = normalize_model_name(model)
     try:
-        listing = with_backoff(client.list, retries, backoff_seconds, f"listing the models at {host}")
+        # one quick retry only: a refused connection at start-up is not worth a long backoff
+        listing = with_backoff(client.list, min(retries, 1), backoff_seconds, f"listing the models at {host}")
     except LlmUnavailableError as exc:
         raise LlmUnavailableError(f"Ollama is unreachable at {host}: {exc.__cause__ or exc}") from exc
     except (ollama.ResponseError, httpx.HTTPError) as exc:

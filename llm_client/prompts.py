@@ -71,7 +71,7 @@ def analysis_messages(context: Mapping[str, Any], blind: bool) -> Messages:
     user = (
         market_block(context, blind)
         + f"\nJSON: trend (up|down|sideways), regime (bull|bear|range|volatile), support (price below {close}), "
-        f"resistance (price above {close}), sentiment_score (-1 bearish to 1 bullish), summary (one sentence)."
+        f"resistance (price above {close}), sentiment_score (-1 bearish to 1 bullish), summary (your outlook in a few words)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -91,7 +91,7 @@ def signal_messages(context: Mapping[str, Any], analysis: Mapping[str, Any] | No
         market_block(context, blind)
         + "\n"
         + _analysis_line(analysis)
-        + "\nJSON: action (BUY|SELL|HOLD), confidence (0 to 1), horizon (1w|1m|3m), rationale (one sentence)."
+        + "\nJSON: action (BUY|SELL|HOLD), confidence (0 to 1), horizon (1w|1m|3m), rationale (your reason in a few words)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

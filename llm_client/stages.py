@@ -83,7 +83,7 @@ def market_analysis(context: Sequence[Row], settings: LlmSettings) -> pd.DataFra
             keys={"ticker": row["ticker"], "decision_date": row["decision_date"]},
             messages=analysis_messages(row, settings.blind),
         )
-        for row in context
+        for row in sorted(context, key=_key)
     ]
     rows = run_stage(spec, requests, settings)
     order = ["ticker", "decision_date", *MarketAnalysis.model_fields, *_meta_order()]
@@ -94,7 +94,7 @@ def signal_generation(context: Sequence[Row], analyses: Sequence[Row], settings:
     """Stage 2: one signal per (ticker, decision date), given that date's analysis when it succeeded."""
     by_key = {_key(a): a for a in analyses}
     requests = []
-    for row in context:
+    for row in sorted(context, key=_key):
         analysis = by_key.get(_key(row))
         usable = analysis if analysis is not None and analysis["status"] == "ok" else None
         requests.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_cli(["python_ingest"], warehouse_dir)
     run_dbt(["build"], warehouse_dir)
     return warehouse_dir
+
+
+@pytest.fixture(scope="session")
+def ollama_host() -> Iterator[str]:
+    """Base URL of an embedded Ollama server (the real SmolLM2 model) on a free loopback port.
+
+    Pass it to ``run_dbt(..., OLLAMA_HOST=ollama_host)`` to run the LLM stages against it.
+    """
+    from embedded_ollama.launcher import start_on_free_port
+
+    with start_on_free_port() as handle:
+        yield handle.host

@@ -1,0 +1,207 @@
+"""Fast unit tests of llm_client with fake Ollama clients (no server, no dbt)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from llm_client.cache import ResponseCache, cache_key
+from llm_client.client import LlmUnavailableError, ask_structured, normalize_model_name, probe_model
+from llm_client.prompts import analysis_messages, prompt_hash, risk_messages, signal_messages
+from llm_client.runner import StageRequest, StageSpec, run_stage
+from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal, json_schema
+from llm_client.settings import LlmSettings
+
+CONTEXT: dict[str, Any] = {
+    "ticker": "AAPL",
+    "decision_date": date(2012, 3, 30),
+    "asset_label": "ASSET_1",
+    "decision_day": 21,
+    "close": 599.55,
+    "recent_closes": [601.1, 605.96, 599.55],
+    "return_1d": -0.017,
+    "return_5d": 0.006,
+    "return_20d": 0.1,
+    "return_60d": 0.45,
+    "volatility_annualized": 0.253,
+    "sma_short": 580.78,
+    "sma_medium": 523.46,
+    "sma_long": None,
+    "rsi": 71.2,
+    "drawdown": -0.029,
+    "range_high": 621.45,
+    "range_low": 516.22,
+}
+
+GOOD_ANALYSIS = {
+    "trend": "up", "regime": "bull", "support": 580.0, "resistance": 620.0, "sentiment_score": 0.4, "summary": "Strong.",
+}
+
+
+def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
+    values: dict[str, Any] = {
+        "enable_llm": True, "fail_fast": False, "model": "fake:1b", "blind": False, "concurrency": 2,
+        "timeouts": {"analysis": 5, "signal": 5, "risk": 5}, "max_retries": 2, "connection_retries": 1,
+        "backoff_seconds": 0.0, "seed": 42, "temperature": 0.0, "num_ctx": 2048,
+        "num_predict": {"analysis": 64, "signal": 64, "risk": 64}, "max_position_size": 0.25,
+        "use_cache": True, "cache_path": str(tmp_path / "cache.duckdb"), "host": "http://fake",
+    }
+    values.update(overrides)
+    return LlmSettings.from_config(values)
+
+
+def chat_reply(content: str, done_reason: str = "stop") -> SimpleNamespace:
+    return SimpleNamespace(
+        message=SimpleNamespace(content=content), prompt_eval_count=10, eval_count=5,
+        prompt_eval_duration=1_000_000, eval_duration=2_000_000, done_reason=done_reason,
+    )
+
+
+class FakeClient:
+    """Replies from a script; records every chat request."""
+
+    def __init__(self, replies: list[Any], models: list[str] | None = None) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self.models = models if models is not None else ["fake:1b"]
+
+    def list(self) -> SimpleNamespace:
+        return SimpleNamespace(models=[SimpleNamespace(model=m, digest="d" * 64) for m in self.models])
+
+    def chat(self, **kwargs: Any) -> Any:
+        self.requests.append(kwargs)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, Exception):
+            raise reply
+        return chat_reply(reply)
+
+
+def ask(client: FakeClient, response_model: type = MarketAnalysis, max_retries: int = 2, **kw: Any):
+    return ask_structured(
+        client, model="fake:1b", messages=analysis_messages(CONTEXT, False), response_model=response_model,
+        schema=json_schema(response_model), options={"temperature": 0, "seed": 42, "num_predict": 64},
+        max_retries=max_retries, connection_retries=1, backoff_seconds=0.0, **kw,
+    )
+
+
+def test_schemas_reject_out_of_range_values() -> None:
+    with pytest.raises(ValidationError, match="support"):
+        MarketAnalysis.model_validate({**GOOD_ANALYSIS, "support": 700.0})
+    with pytest.raises(ValidationError):
+        MarketAnalysis.model_validate({**GOOD_ANALYSIS, "sentiment_score": 70})
+    with pytest.raises(ValidationError):
+        TradingSignal.model_validate({"action": "STRONG BUY", "confidence": 0.5, "horizon": "1m", "rationale": "x"})
+    risk = {"risk_score": 0.5, "volatility_regime": "high", "max_position_size": 0.3, "concerns": ["rates"]}
+    with pytest.raises(ValidationError, match="above the cap"):
+        RiskAssessment.model_validate(risk, context={"max_position_size": 0.25})
+    assert RiskAssessment.model_validate({**risk, "max_position_size": 0.25}, context={"max_position_size": 0.25})
+    assert json_schema(RiskAssessment, {"max_position_size": 0.25})["properties"]["max_position_size"]["maximum"] == 0.25
+
+
+def test_invalid_reply_is_re_asked_with_the_error_fed_back() -> None:
+    client = FakeClient(['{"trend": "up"}', json.dumps(GOOD_ANALYSIS)])
+    outcome = ask(client)
+    assert outcome.status == "ok" and outcome.attempts == 2
+    assert outcome.answer == GOOD_ANALYSIS
+    second = client.requests[1]["messages"]
+    assert second[-2] == {"role": "assistant", "content": '{"trend": "up"}'}
+    assert "rejected" in second[-1]["content"] and "regime" in second[-1]["content"]
+    assert client.requests[0]["format"] == json_schema(MarketAnalysis)
+    assert outcome.prompt_tokens == 20 and outcome.completion_tokens == 10
+
+
+def test_still_invalid_after_the_retries_ends_as_invalid_output_with_raw_text() -> None:
+    client = FakeClient(["garbage"])
+    outcome = ask(client, max_retries=2)
+    assert outcome.status == "invalid_output"
+    assert outcome.answer is None
+    assert outcome.raw_text == "garbage"
+    assert outcome.attempts == 3 and len(client.requests) == 3
+    assert "Invalid JSON" in (outcome.error or "")
+
+
+def test_timeout_and_connection_errors_get_their_own_status() -> None:
+    assert ask(FakeClient([httpx.ReadTimeout("slow")])).status == "timeout"
+    down = FakeClient([ConnectionError("refused")])
+    outcome = ask(down)
+    assert outcome.status == "llm_unavailable" and "refused" in (outcome.error or "")
+    assert len(down.requests) == 2  # one retry with backoff
+
+
+def test_probe_reports_a_missing_model_with_the_pull_command() -> None:
+    client = FakeClient([], models=["other:7b"])
+    with pytest.raises(LlmUnavailableError, match="ollama pull fake:1b"):
+        probe_model(client, "fake:1b", 0, 0.0, "http://fake")
+    assert probe_model(FakeClient([]), "fake:1b", 0, 0.0, "http://fake").digest == "d" * 64
+    assert normalize_model_name("llama3") == "llama3:latest"
+
+
+def test_blind_mode_hides_ticker_and_dates() -> None:
+    for messages in (
+        analysis_messages(CONTEXT, True),
+        signal_messages(CONTEXT, GOOD_ANALYSIS, True),
+        risk_messages([(CONTEXT, {"action": "BUY", "confidence": 0.6})], True, 0.25),
+    ):
+        text = json.dumps(messages)
+        assert "AAPL" not in text and "2012" not in text
+        assert "ASSET_1" in text or "day 21" in text
+    plain = analysis_messages(CONTEXT, False)[1]["content"]
+    assert "AAPL" in plain and "2012-03-30" in plain
+    assert prompt_hash(analysis_messages(CONTEXT, True)) != prompt_hash(analysis_messages(CONTEXT, False))
+
+
+def test_cache_round_trip_and_key(tmp_path: Path) -> None:
+    key = cache_key("digest", "hash", "1", {"seed": 42})
+    assert key != cache_key("digest", "hash", "1", {"seed": 43})
+    assert key != cache_key("digest2", "hash", "1", {"seed": 42})
+    record = {
+        "cache_key": key, "stage": "analysis", "model": "m", "model_digest": "digest", "prompt_hash": "hash",
+        "schema_version": "1", "options_json": "{}", "status": "ok", "answer_json": "{}", "raw_text": None,
+        "error": None, "attempts": 1, "latency_ms": 5, "prompt_tokens": 1, "completion_tokens": 1, "model_ns": 1,
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    with ResponseCache(tmp_path / "c.duckdb") as cache:
+        cache.put(record)
+        with pytest.raises(ValueError):
+            cache.put({**record, "status": "timeout"})
+    with ResponseCache(tmp_path / "c.duckdb") as cache:
+        assert cache.get(key)["latency_ms"] == 5 and cache.count() == 1
+
+
+def test_runner_caches_and_never_defaults_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeClient([json.dumps(GOOD_ANALYSIS)])
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: fake)
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
+    first = run_stage(spec, requests, settings(tmp_path))
+    second = run_stage(spec, requests, settings(tmp_path))
+    assert len(fake.requests) == 1, "the second run must be served from the cache"
+    assert first == second and first[0]["status"] == "ok" and first[0]["trend"] == "up"
+
+    broken = FakeClient(["not json"])
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: broken)
+    rows = run_stage(spec, requests, settings(tmp_path, use_cache=False))
+    assert rows[0]["status"] == "invalid_output" and rows[0]["trend"] is None
+    assert rows[0]["raw_response"] == "not json" and rows[0]["attempts"] == 3
+
+
+def test_runner_marks_every_row_unavailable_or_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = FakeClient([], models=["other:7b"])
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: missing)
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [StageRequest(keys={"i": i}, messages=analysis_messages(CONTEXT, False)) for i in range(3)]
+    rows = run_stage(spec, requests, settings(tmp_path))
+    assert [r["status"] for r in rows] == ["llm_unavailable"] * 3
+    assert all("not available" in r["error"] and r["prompt_hash"] for r in rows)
+    assert not missing.requests
+    with pytest.raises(RuntimeError, match="llm_fail_fast"):
+        run_stage(spec, requests, settings(tmp_path, fail_fast=True))
+    disabled = run_stage(spec, requests, settings(tmp_path, enable_llm=False))
+    assert all(r["status"] == "llm_unavailable" and "enable_llm" in r["error"] for r in disabled)
