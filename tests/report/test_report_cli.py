@@ -41,7 +41,8 @@ def marts_only(built_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_text_report_has_the_seed_tables_with_mart_values(marts_only: Path) -> None:
     out = run_cli(["report"], marts_only).stdout
-    assert out.count("SUMMARY BY TICKER") == 2  # one per strategy
+    strategies = marts_rows(marts_only, "select count(distinct strategy) from mart_backtest_summary")[0][0]
+    assert out.count("SUMMARY BY TICKER") == strategies >= 2  # one per strategy
     for header in ("Ticker", "Total%", "Annual%", "Alpha%", "Sharpe", "MaxDD%", "Trades", "Valid"):
         assert header in out
     for section in ("OVERALL SUMMARY", "Total Signals Tracked:", "Validated Signals:", "Validation Rate:",
@@ -65,7 +66,7 @@ def test_json_report_equals_the_marts(marts_only: Path, tmp_path: Path) -> None:
     target = tmp_path / "out" / "report.json"
     run_cli(["report", "--format", "json", "--output", str(target)], marts_only)
     report = json.loads(target.read_text())
-    assert report["strategies"] == ["buy_and_hold", "sma_crossover"]
+    assert {"buy_and_hold", "sma_crossover"} <= set(report["strategies"])  # plus llm:<model> when the LLM ran
     mart = {
         (s, t): (total, valid)
         for s, t, total, valid in marts_rows(marts_only, "select strategy, ticker, total_return, is_valid from mart_backtest_summary")

@@ -114,7 +114,8 @@ select
     opening_cost + closing_cost                                   as cost,
     gross_return,
     gross_return - opening_cost - closing_cost                    as strategy_return,
-    case when position <> 0 then entries_so_far end               as trade_number,
-    case when is_exit then entries_so_far - (case when is_entry then 1 else 0 end) end
+    case when position <> 0 then cast(entries_so_far as integer) end
+                                                                  as trade_number,
+    case when is_exit then cast(entries_so_far - (case when is_entry then 1 else 0 end) as integer) end
                                                                   as closed_trade_number
 from numbered_trades
