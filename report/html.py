@@ -7,6 +7,7 @@ tickers the price with the strategy's BUY / SELL / HOLD signals marked.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -76,14 +77,19 @@ def _svg(body: str) -> str:
     return f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
 
 
+def _log(value: float) -> float:
+    return math.log10(max(value, 1e-9))
+
+
 def equity_chart(points: Sequence[DailyPoint], title: str) -> str:
+    """Log scale: equal heights are equal percentage moves over a decade of compounding."""
     pts = _thin(points)
     dates = [p.date for p in pts]
-    x, y, lo, hi = _scales(dates, [p.equity for p in pts] + [p.buy_hold_equity for p in pts])
+    x, y, lo, hi = _scales(dates, [_log(p.equity) for p in pts] + [_log(p.buy_hold_equity) for p in pts])
     return _svg(
-        _axes(title, dates, lo, hi, lambda v: f"{v:,.0f}")
-        + _polyline([(x(p.date), y(p.buy_hold_equity)) for p in pts], COLORS["buy_hold"], dash="4 3")
-        + _polyline([(x(p.date), y(p.equity)) for p in pts], COLORS["strategy"])
+        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10 ** v:,.0f}")
+        + _polyline([(x(p.date), y(_log(p.buy_hold_equity))) for p in pts], COLORS["buy_hold"], dash="4 3")
+        + _polyline([(x(p.date), y(_log(p.equity))) for p in pts], COLORS["strategy"])
         + _legend([("strategy equity", COLORS["strategy"]), ("buy and hold", COLORS["buy_hold"])])
     )
 
@@ -108,7 +114,7 @@ def signal_chart(points: Sequence[DailyPoint], signals: Sequence[SignalMark], ti
         return ""
     pts = _thin(priced)
     dates = [p.date for p in pts]
-    x, y, lo, hi = _scales(dates, [p.adj_close for p in pts])
+    x, y, lo, hi = _scales(dates, [_log(p.adj_close) for p in pts])
     by_date = {p.date: p.adj_close for p in priced}
     marks = []
     for s in signals:
@@ -120,12 +126,12 @@ def signal_chart(points: Sequence[DailyPoint], signals: Sequence[SignalMark], ti
         color, glyph = MARKERS.get(s.action, ("#000", "?"))
         tip = html.escape(f"{s.signal_date} {s.action} conf {s.confidence:.2f} {s.outcome}")
         marks.append(
-            f'<text x="{x(s.signal_date):.1f}" y="{y(price) + (12 if s.action == "SELL" else -4):.1f}" font-size="10" '
+            f'<text x="{x(s.signal_date):.1f}" y="{y(_log(price)) + (12 if s.action == "SELL" else -4):.1f}" font-size="10" '
             f'fill="{color}" text-anchor="middle"><title>{tip}</title>{glyph}</text>'
         )
     return _svg(
-        _axes(title, dates, lo, hi, lambda v: f"{v:,.2f}")
-        + _polyline([(x(p.date), y(p.adj_close)) for p in pts], COLORS["price"], width=1.0)
+        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10 ** v:,.2f}")
+        + _polyline([(x(p.date), y(_log(p.adj_close))) for p in pts], COLORS["price"], width=1.0)
         + "".join(marks)
         + _legend([("adj close", COLORS["price"]), ("▲ BUY ▼ SELL ● HOLD", "#fff")])
     )
