@@ -49,7 +49,7 @@ def summary(fixture_warehouse: Path) -> dict[tuple[str, str], dict[str, object]]
     return {(r["strategy"], r["ticker"]): r for r in rows}
 
 
-def reference_rows() -> dict[tuple[str, str], dict[str, object]]:
+def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[str, object]]:
     prices = fixture_prices()
     dates = business_days(date(2020, 1, 6), len(prices["FLAT"]))
     benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK])))
@@ -60,12 +60,12 @@ def reference_rows() -> dict[tuple[str, str], dict[str, object]]:
             if strategy == "buy_and_hold":
                 signals = buy_and_hold_signals(dates)
             else:
-                signals = sma_crossover_signals(dates, prices[ticker], SETTINGS.sma_fast_window, SETTINGS.sma_slow_window)
-            series = run_ticker(dates, prices[ticker], signals, SETTINGS)
+                signals = sma_crossover_signals(dates, prices[ticker], settings.sma_fast_window, settings.sma_slow_window)
+            series = run_ticker(dates, prices[ticker], signals, settings)
             if series.dates:
                 per_ticker[ticker] = series
-                expected[(strategy, ticker)] = metrics(series, SETTINGS, benchmark)
-        expected[(strategy, "PORTFOLIO")] = metrics(run_portfolio(per_ticker, SETTINGS), SETTINGS, benchmark)
+                expected[(strategy, ticker)] = metrics(series, settings, benchmark)
+        expected[(strategy, "PORTFOLIO")] = metrics(run_portfolio(per_ticker, settings), settings, benchmark)
     return expected
 
 
@@ -171,3 +171,28 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
     assert [r["outcome"] for r in flat] == ["miss"]  # a BUY followed by a flat price was not right
     rise = [r for r in rows if r["ticker"] == "RISE" and r["strategy"] == "buy_and_hold"]
     assert rise[0]["forward_return_1d"] == pytest.approx(0.004, rel=1e-12)
+
+
+SHORT_SETTINGS = Settings(
+    sma_fast_window=3, sma_slow_window=5, allow_short=True, transaction_cost_bps=10.0, risk_free_rate=0.02,
+    max_position_size=0.3, initial_capital=50000.0,
+)
+
+
+def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every var the conventions use, changed at once, still matches the reference row by row."""
+    warehouse_dir = tmp_path_factory.mktemp("backtest_fixtures_short")
+    write_prices(warehouse_dir, fixture_prices())
+    overrides = {
+        "allow_short": True, "transaction_cost_bps": 10, "risk_free_rate": 0.02, "max_position_size": 0.3,
+        "initial_capital": 50000,
+    }
+    run_dbt(["build", "--select", "+mart_backtest_summary", *vars_arg(fixture_vars(TICKERS, **overrides))], warehouse_dir)
+    summary = {(r["strategy"], r["ticker"]): r for r in query(warehouse_dir, "select * from mart_backtest_summary")}
+    expected = reference_rows(SHORT_SETTINGS)
+    assert set(summary) == set(expected)
+    for key, wanted in expected.items():
+        for name in METRICS:
+            assert_same(summary[key][name], wanted[name], f"{key} {name}")
+    shorts = query(warehouse_dir, "select count(*) as n from fct_backtest_daily where position < 0")
+    assert shorts[0]["n"] > 0

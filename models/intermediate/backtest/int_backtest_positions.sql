@@ -113,7 +113,8 @@ select
     closing_cost,
     opening_cost + closing_cost                                   as cost,
     gross_return,
-    gross_return - opening_cost - closing_cost                    as strategy_return,
+    -- an account cannot lose more than everything (only reachable by a short whose stock more than doubles in a day)
+    greatest(gross_return - opening_cost - closing_cost, -1.0)    as strategy_return,
     case when position <> 0 then cast(entries_so_far as integer) end
                                                                   as trade_number,
     case when is_exit then cast(entries_so_far - (case when is_entry then 1 else 0 end) as integer) end
