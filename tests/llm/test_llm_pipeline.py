@@ -29,7 +29,7 @@ from conftest import run_cli, run_dbt
 pytestmark = pytest.mark.slow
 
 STAGES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
-SMALL_WINDOW = {"llm_start": "2013-01-31", "llm_end": "2013-02-28", "llm_max_decisions": 4}
+SMALL_WINDOW = {"llm_start": "2013-02-01", "llm_end": "2013-02-28", "llm_max_decisions": 4}
 ALLOWED_STATUSES = {"ok", "invalid_output", "llm_unavailable", "timeout"}
 
 

@@ -2,8 +2,8 @@
 -- about a ticker on a decision date, computed only from rows up to and including that date's
 -- close (trailing windows and lags, never leads or whole-series aggregates of prices).
 -- Decision dates: the last trading day of each week or month (var llm_decision_frequency)
--- inside the window (vars llm_start / llm_end; null means the last llm_lookback_months of
--- data), the most recent var('llm_max_decisions') decisions overall.
+-- inside the window (vars llm_start / llm_end, both inclusive; null means the last
+-- llm_lookback_months calendar months of data), the most recent var('llm_max_decisions') decisions overall.
 -- Price levels are shown on the decision date's own price scale (adjusted close times that
 -- day's raw close / adjusted close), so a later split or dividend adjustment cannot leak in.
 {%- set frequency = var('llm_decision_frequency') -%}
@@ -60,11 +60,13 @@ trailing_stats as (
 ),
 
 decision_window as (
-    -- the end defaults to the last date with data, the start to llm_lookback_months before it
+    -- the end defaults to the last date with data; the start to the first day of the calendar
+    -- month llm_lookback_months - 1 months before the end's month (12 months: the end's month and the 11 before)
     select
         {% if var('llm_end') %} cast('{{ var("llm_end") }}' as date) {% else %} last_date {% endif %} as window_end,
         {% if var('llm_start') %} cast('{{ var("llm_start") }}' as date)
-        {% else %} cast(last_date - interval {{ var('llm_lookback_months') }} month as date) {% endif %} as window_start
+        {% else %} cast(date_trunc('month', {% if var('llm_end') %} cast('{{ var("llm_end") }}' as date) {% else %} last_date {% endif %})
+                        - interval {{ var('llm_lookback_months') - 1 }} month as date) {% endif %} as window_start
     from (select max(date) as last_date from clean_prices) as data_range
 ),
 
@@ -75,7 +77,7 @@ period_ends as (
         max(clean_prices.date) as decision_date
     from clean_prices
     cross join decision_window
-    where clean_prices.date > decision_window.window_start
+    where clean_prices.date >= decision_window.window_start
       and clean_prices.date <= decision_window.window_end
     group by clean_prices.ticker, date_trunc('{{ "week" if frequency == "weekly" else "month" }}', clean_prices.date)
 ),

@@ -1,0 +1,135 @@
+"""Benchmark of the LLM stages on the embedded model (or any Ollama via --host).
+
+Builds a scratch warehouse from the bundled sample, then times the three LLM dbt models twice:
+a first run with an empty response cache and a ``--full-refresh`` re-run that must be served from
+the cache. Reports decisions per second per stage, the pipeline's overhead over the model time
+the server reports (prompt evaluation + generation), and the cached re-run time relative to the
+first run. Defaults are the main job's: 4 tickers, monthly decisions, the last 12 months.
+
+    python benchmarks/llm_benchmark.py [--vars '{llm_decision_frequency: weekly}'] [--host URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STAGES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
+STAGE_KEYS = {"llm_market_analysis": "analysis", "llm_signal_generation": "signal", "llm_risk_assessment": "risk"}
+
+logger = logging.getLogger("llm_benchmark")
+
+
+def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a command from the project dir; fail loudly."""
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+def dbt(args: list[str], warehouse: Path, env: dict[str, str]) -> dict[str, float]:
+    """Run dbt and return each model's execution time from run_results.json."""
+    target = warehouse / "target"
+    run([str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--log-path", str(warehouse / "logs")], env)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"]) for r in results}
+
+
+def stage_figures(warehouse: Path, cache_path: Path) -> dict[str, dict[str, Any]]:
+    """Decisions, statuses and server-reported model seconds per stage (from the tables and the cache)."""
+    figures: dict[str, dict[str, Any]] = {}
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+        for stage in STAGES:
+            rows = con.execute(f"select status, count(*) from {stage} group by 1").fetchall()
+            figures[stage] = {"decisions": sum(n for _, n in rows), "statuses": dict(rows)}
+    with duckdb.connect(str(cache_path), read_only=True) as cache:
+        for stage in STAGES:
+            calls, attempts, model_ns, tokens = cache.execute(
+                "select count(*), coalesce(sum(attempts), 0), coalesce(sum(model_ns), 0), coalesce(sum(completion_tokens), 0) "
+                "from llm_responses where stage = ?",
+                [STAGE_KEYS[stage]],
+            ).fetchone()
+            figures[stage].update(cached=calls, requests=attempts, model_seconds=model_ns / 1e9, completion_tokens=tokens)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vars", default="{}", help="extra dbt vars (YAML), e.g. '{llm_concurrency: 1}'")
+    parser.add_argument("--host", default=None, help="use this Ollama instead of starting the embedded one")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch warehouse")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    sys.path.insert(0, str(PROJECT_DIR))
+
+    handle = None
+    host = args.host
+    if host is None:
+        from embedded_ollama.launcher import start_on_free_port
+
+        handle = start_on_free_port()
+        host = handle.host
+    workdir = Path(tempfile.mkdtemp(prefix="llm_benchmark_"))
+    cache_path = workdir / "llm_cache.duckdb"
+    extra_vars = yaml.safe_load(args.vars) or {}
+    dbt_vars = json.dumps({**extra_vars, "llm_cache_path": str(cache_path)})
+    env = {**os.environ, "WAREHOUSE_DIR": str(workdir), "OLLAMA_HOST": host, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    try:
+        logger.info("ingesting the sample and building int_llm_context in %s", workdir)
+        run([sys.executable, "-m", "python_ingest"], env)
+        dbt(["build", "-s", "+int_llm_context", "--exclude", "test_type:unit", "--vars", dbt_vars], workdir, env)
+        logger.info("first run (empty cache) against %s", host)
+        started = time.perf_counter()
+        first = dbt(["run", "-s", *STAGES, "--vars", dbt_vars], workdir, env)
+        first_wall = time.perf_counter() - started
+        figures = stage_figures(workdir, cache_path)
+        logger.info("cached re-run with --full-refresh")
+        started = time.perf_counter()
+        second = dbt(["run", "--full-refresh", "-s", *STAGES, "--vars", dbt_vars], workdir, env)
+        second_wall = time.perf_counter() - started
+    finally:
+        if handle is not None:
+            handle.stop()
+
+    load = os.getloadavg()[0]
+    print(f"LLM stage benchmark: host {host}, {os.cpu_count()} CPUs, load average {load:.2f}, vars {dbt_vars}")
+    print(f"{'stage':<24}{'decisions':>10}{'requests':>10}{'stage s':>9}{'dec/s':>8}{'model s':>9}{'tok/s':>7}{'overhead':>10}{'cached s':>10}  statuses")
+    total_first = total_model = total_second = 0.0
+    for stage in STAGES:
+        f = figures[stage]
+        seconds, cached_seconds = first[stage], second[stage]
+        total_first += seconds
+        total_second += cached_seconds
+        total_model += f["model_seconds"]
+        overhead = seconds / f["model_seconds"] - 1 if f["model_seconds"] > 0 else float("nan")
+        tok_s = f["completion_tokens"] / f["model_seconds"] if f["model_seconds"] > 0 else float("nan")
+        print(
+            f"{stage:<24}{f['decisions']:>10}{f['requests']:>10}{seconds:>9.1f}{f['decisions'] / seconds:>8.2f}"
+            f"{f['model_seconds']:>9.1f}{tok_s:>7.0f}{overhead:>9.1%}{cached_seconds:>10.2f}  {f['statuses']}"
+        )
+    print(
+        f"LLM stages total: first run {total_first:.1f} s (dbt wall {first_wall:.1f} s), model time {total_model:.1f} s, "
+        f"pipeline overhead {total_first / total_model - 1:.1%} (target < 20%); "
+        f"cached re-run {total_second:.2f} s (dbt wall {second_wall:.1f} s) = {total_second / total_first:.1%} of the first run "
+        f"(target < 10%); main-job target: LLM stages < 120 s"
+    )
+    if args.keep:
+        print(f"warehouse kept in {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
