@@ -1,0 +1,206 @@
+"""The embedded server seen through the official ``ollama`` client (real model, real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Literal
+
+import httpx
+import ollama
+import pytest
+from pydantic import BaseModel, Field
+
+from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, ensure_ollama
+from embedded_ollama.model import locate_gguf, sha256_file
+
+MESSAGES = [
+    {"role": "system", "content": "You are a cautious trading assistant. Answer only with JSON."},
+    {"role": "user", "content": "AAPL rose 2.1% today on high volume; its 20-day SMA is rising. Give a signal."},
+]
+GREEDY = {"temperature": 0, "seed": 42}
+
+
+class Signal(BaseModel):
+    action: Literal["BUY", "SELL", "HOLD"]
+    confidence: float = Field(ge=0, le=1)
+    rationale: str = Field(max_length=120)
+
+
+def test_root_says_ollama_is_running(embedded_ollama_server: EmbeddedHandle) -> None:
+    assert httpx.get(embedded_ollama_server.host + "/").text == "Ollama is running"
+    assert httpx.head(embedded_ollama_server.host + "/").status_code == 200
+
+
+def test_version(embedded_ollama_server: EmbeddedHandle) -> None:
+    answer = httpx.get(embedded_ollama_server.host + "/api/version").json()
+    assert isinstance(answer["version"], str) and answer["version"]
+
+
+def test_list_reports_the_model_and_its_file_digest(embedded_ollama_client: ollama.Client) -> None:
+    models = embedded_ollama_client.list().models
+    assert [m.model for m in models] == [EMBEDDED_MODEL_NAME]
+    entry = models[0]
+    path = locate_gguf()
+    assert entry.digest == sha256_file(path)
+    assert entry.size == path.stat().st_size
+    assert entry.modified_at is not None
+    assert entry.details is not None
+    assert (entry.details.format, entry.details.family) == ("gguf", "llama")
+    assert (entry.details.parameter_size, entry.details.quantization_level) == ("135M", "Q4_1")
+
+
+def test_show(embedded_ollama_client: ollama.Client) -> None:
+    shown = embedded_ollama_client.show(EMBEDDED_MODEL_NAME)
+    assert shown.details is not None and shown.details.quantization_level == "Q4_1"
+    assert shown.capabilities == ["completion"]
+    assert shown.modelinfo is not None and shown.modelinfo["general.architecture"] == "llama"
+    assert shown.modelinfo["general.parameter_count"] > 100_000_000
+    assert "<|im_start|>" in (shown.template or "")
+
+
+def test_ps_lists_the_loaded_model(embedded_ollama_client: ollama.Client) -> None:
+    assert [m.model for m in embedded_ollama_client.ps().models] == [EMBEDDED_MODEL_NAME]
+
+
+def test_chat_with_a_pydantic_schema_returns_valid_json(embedded_ollama_client: ollama.Client) -> None:
+    answer = embedded_ollama_client.chat(
+        model=EMBEDDED_MODEL_NAME,
+        messages=MESSAGES,
+        format=Signal.model_json_schema(),
+        options={**GREEDY, "num_predict": 200},
+    )
+    assert answer.done and answer.done_reason == "stop"
+    signal = Signal.model_validate_json(answer.message.content or "")
+    assert 0 <= signal.confidence <= 1
+    assert (answer.prompt_eval_count or 0) > 0 and (answer.eval_count or 0) > 0
+    assert (answer.eval_duration or 0) > 0 and (answer.total_duration or 0) >= (answer.eval_duration or 0)
+
+
+def test_format_json_returns_a_json_object(embedded_ollama_client: ollama.Client) -> None:
+    answer = embedded_ollama_client.chat(
+        model=EMBEDDED_MODEL_NAME,
+        messages=[{"role": "user", "content": 'Reply with {"ok": true} as JSON.'}],
+        format="json",
+        options={**GREEDY, "num_predict": 160},
+    )
+    assert answer.done_reason == "stop"
+    assert isinstance(json.loads(answer.message.content or ""), dict)
+
+
+def test_generate_non_streaming_reports_counts(embedded_ollama_client: ollama.Client) -> None:
+    answer = embedded_ollama_client.generate(
+        model=EMBEDDED_MODEL_NAME, prompt="Name one stock exchange.", options={**GREEDY, "num_predict": 24}
+    )
+    assert answer.done and answer.response
+    assert answer.done_reason in ("stop", "length")
+    assert (answer.prompt_eval_count or 0) > 0 and (answer.eval_count or 0) > 0
+    assert all(
+        isinstance(value, int) and value >= 0
+        for value in (answer.total_duration, answer.load_duration, answer.prompt_eval_duration, answer.eval_duration)
+    )
+
+
+def test_generate_streaming_matches_non_streaming(embedded_ollama_client: ollama.Client) -> None:
+    options = {**GREEDY, "num_predict": 24}
+    whole = embedded_ollama_client.generate(model=EMBEDDED_MODEL_NAME, prompt="Say hello.", options=options)
+    parts = list(
+        embedded_ollama_client.generate(model=EMBEDDED_MODEL_NAME, prompt="Say hello.", options=options, stream=True)
+    )
+    assert len(parts) > 2
+    assert all(not part.done for part in parts[:-1]) and parts[-1].done
+    assert "".join(part.response or "" for part in parts) == whole.response
+    assert parts[-1].eval_count == whole.eval_count and parts[-1].done_reason == whole.done_reason
+
+
+def test_chat_streaming(embedded_ollama_client: ollama.Client) -> None:
+    parts = list(
+        embedded_ollama_client.chat(
+            model=EMBEDDED_MODEL_NAME,
+            messages=[{"role": "user", "content": "Say hello."}],
+            options={**GREEDY, "num_predict": 16},
+            stream=True,
+        )
+    )
+    assert parts[-1].done and parts[-1].done_reason in ("stop", "length")
+    assert (parts[-1].eval_count or 0) > 0
+    assert "".join(part.message.content or "" for part in parts).strip()
+
+
+def test_same_prompt_and_seed_give_the_same_answer(embedded_ollama_client: ollama.Client) -> None:
+    def ask(options: dict[str, float]) -> str:
+        answer = embedded_ollama_client.chat(model=EMBEDDED_MODEL_NAME, messages=MESSAGES, options=options)
+        return answer.message.content or ""
+
+    greedy = {**GREEDY, "num_predict": 40}
+    sampled = {"temperature": 0.9, "seed": 7, "num_predict": 40}
+    assert ask(greedy) == ask(greedy)
+    assert ask(sampled) == ask(sampled)
+
+
+def test_num_predict_and_stop_options(embedded_ollama_client: ollama.Client) -> None:
+    cut = embedded_ollama_client.generate(
+        model=EMBEDDED_MODEL_NAME, prompt="Write a long story.", options={**GREEDY, "num_predict": 5}
+    )
+    assert cut.done_reason == "length" and cut.eval_count == 5
+    stopped = embedded_ollama_client.generate(
+        model=EMBEDDED_MODEL_NAME,
+        prompt="Count from 1 to 10, separated by commas.",
+        options={**GREEDY, "num_predict": 60, "stop": ["5"]},
+    )
+    assert "5" not in (stopped.response or "") and stopped.done_reason == "stop"
+
+
+@pytest.mark.parametrize("call", ["chat", "generate", "show"])
+def test_unknown_model_is_a_404(embedded_ollama_client: ollama.Client, call: str) -> None:
+    with pytest.raises(ollama.ResponseError) as caught:
+        if call == "chat":
+            embedded_ollama_client.chat(model="llama3.1:8b", messages=[{"role": "user", "content": "hi"}])
+        elif call == "generate":
+            embedded_ollama_client.generate(model="llama3.1:8b", prompt="hi")
+        else:
+            embedded_ollama_client.show("llama3.1:8b")
+    assert caught.value.status_code == 404
+    if call != "show":
+        assert caught.value.error == 'model "llama3.1:8b" not found, try pulling it first'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        json.dumps({"model": EMBEDDED_MODEL_NAME, "messages": "hello"}).encode(),
+        json.dumps(
+            {"model": EMBEDDED_MODEL_NAME, "messages": [{"role": "user", "content": "x"}], "format": "xml"}
+        ).encode(),
+        json.dumps(
+            {"model": EMBEDDED_MODEL_NAME, "messages": [{"role": "user", "content": "x"}], "format": {"type": "nope"}}
+        ).encode(),
+        json.dumps({"messages": [{"role": "user", "content": "x"}]}).encode(),
+        b"",
+    ],
+)
+def test_bad_request_is_a_400(embedded_ollama_server: EmbeddedHandle, body: bytes) -> None:
+    answer = httpx.post(embedded_ollama_server.host + "/api/chat", content=body)
+    assert answer.status_code == 400
+    assert isinstance(answer.json()["error"], str)
+
+
+def test_concurrent_requests_are_served_one_at_a_time(embedded_ollama_server: EmbeddedHandle) -> None:
+    answers: list[str] = []
+
+    def ask() -> None:
+        client = ollama.Client(host=embedded_ollama_server.host)
+        reply = client.chat(model=EMBEDDED_MODEL_NAME, messages=MESSAGES, options={**GREEDY, "num_predict": 12})
+        answers.append(reply.message.content or "")
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 3 and len(set(answers)) == 1
+
+
+def test_ensure_ollama_uses_a_running_server(embedded_ollama_server: EmbeddedHandle) -> None:
+    assert ensure_ollama(embedded_ollama_server.host) is None

@@ -1,0 +1,189 @@
+"""Pure parts of the embedded server: names, hosts, options, schemas, GGUF metadata, metrics."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama, resolve_host
+from embedded_ollama.gguf_meta import read_gguf_metadata
+from embedded_ollama.launcher import start_embedded_server
+from embedded_ollama.model import locate_gguf, matches_model_name
+from embedded_ollama.netutil import is_loopback_host
+from embedded_ollama.protocol import (
+    ApiError,
+    ChatRequest,
+    GenerateRequest,
+    GenerationTally,
+    Options,
+    chat_request,
+    format_schema,
+    generate_request,
+    guided_schema,
+    sampling_fields,
+    schema_violation,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (EMBEDDED_MODEL_NAME, True),
+        ("SmolLM2:135M-Instruct-Q4_1", True),
+        (f"registry.ollama.ai/library/{EMBEDDED_MODEL_NAME}", True),
+        ("smollm2", False),
+        ("smollm2:latest", False),
+        ("smollm2:135m", False),
+        ("llama3.1:8b", False),
+    ],
+)
+def test_model_name_matching(name: str, expected: bool) -> None:
+    assert matches_model_name(name) is expected
+
+
+def test_resolve_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    assert resolve_host(None) == "http://127.0.0.1:11434"
+    assert resolve_host("localhost") == "http://localhost:11434"
+    assert resolve_host(":5000") == "http://127.0.0.1:5000"
+    assert resolve_host("http://127.0.0.1") == "http://127.0.0.1:80"
+    assert resolve_host("[::1]:7000") == "http://[::1]:7000"
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.2:9999")
+    assert resolve_host() == "http://127.0.0.2:9999"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.0.0.5", False),
+    ],
+)
+def test_loopback_detection(host: str, expected: bool) -> None:
+    assert is_loopback_host(host) is expected
+
+
+def test_launcher_refuses_non_loopback_addresses() -> None:
+    with pytest.raises(EmbeddedOllamaError, match="loopback"):
+        start_embedded_server("0.0.0.0", 0)
+
+
+def test_ensure_ollama_without_permission_to_start_raises() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    with pytest.raises(EmbeddedOllamaError, match="no Ollama server answers"):
+        ensure_ollama(f"http://127.0.0.1:{free_port}", start_embedded=False)
+
+
+def test_cli_refuses_non_loopback_host() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded_ollama", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "loopback" in done.stderr
+
+
+def test_sampling_fields_apply_ollama_defaults_and_translate_options() -> None:
+    fields = sampling_fields(None)
+    assert fields["temperature"] == 0.8 and fields["top_p"] == 0.9 and "seed" not in fields
+    fields = sampling_fields(Options(temperature=0, seed=3, num_predict=50, num_keep=4, stop="###", num_gpu=1))
+    assert (fields["temperature"], fields["seed"], fields["max_tokens"]) == (0, 3, 50)
+    assert fields["n_keep"] == 4 and fields["stop"] == ["###"]
+    assert "max_tokens" not in sampling_fields(Options(num_predict=-1))
+    assert "seed" not in sampling_fields(Options(seed=-1))
+
+
+def test_format_values() -> None:
+    assert format_schema(None) is None and format_schema("") is None
+    assert format_schema("json") == {"type": "object"}
+    with pytest.raises(ApiError) as bad_kind:
+        format_schema("xml")
+    assert bad_kind.value.status == 400
+    with pytest.raises(ApiError):
+        format_schema({"type": "frobnicate"})
+
+
+def test_guided_schema_closes_objects_without_touching_values() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "risk": {"$ref": "#/$defs/Risk"},
+            "tags": {"type": "array", "items": {"type": "object", "properties": {"k": {"type": "string"}}}},
+            "default_like": {"type": "object", "default": {"properties": {"x": 1}}},
+        },
+        "$defs": {"Risk": {"type": "object", "properties": {"level": {"enum": ["low", "high"]}}}},
+    }
+    guided = guided_schema(schema)
+    assert guided["additionalProperties"] is False
+    assert guided["$defs"]["Risk"]["additionalProperties"] is False
+    assert guided["properties"]["tags"]["items"]["additionalProperties"] is False
+    assert guided["properties"]["default_like"]["default"] == {"properties": {"x": 1}}
+    assert guided["x-guidance"]["lenient"] is True
+    assert "additionalProperties" not in schema  # the client's schema is left alone
+    assert "additionalProperties" not in guided_schema({"type": "object"})  # "json" stays any object
+
+
+def test_requests_map_to_llama_cpp() -> None:
+    chat = chat_request(
+        ChatRequest.model_validate(
+            {"model": EMBEDDED_MODEL_NAME, "messages": [{"role": "user", "content": "hi"}], "format": "json"}
+        )
+    )
+    assert chat.kind == "chat" and chat.payload["messages"] == [{"role": "user", "content": "hi"}]
+    assert chat.schema == {"type": "object"}
+    generate = generate_request(GenerateRequest.model_validate({"model": "m", "prompt": "p", "system": "s"}))
+    assert generate.kind == "chat" and [m["role"] for m in generate.payload["messages"]] == ["system", "user"]
+    raw = generate_request(GenerateRequest.model_validate({"model": "m", "prompt": "p", "raw": True}))
+    assert raw.kind == "completion" and raw.payload["prompt"] == "p"
+    with pytest.raises(ApiError):
+        generate_request(GenerateRequest.model_validate({"model": "m", "prompt": "p", "suffix": "s"}))
+
+
+def test_schema_violation() -> None:
+    schema = {"type": "object", "properties": {"c": {"type": "number", "maximum": 1}}, "required": ["c"]}
+    assert schema_violation('{"c": 0.5}', schema) is None
+    assert schema_violation('{"c": 3}', schema) is not None
+    assert schema_violation("{", schema) is not None
+
+
+def test_tally_turns_llama_chunks_into_ollama_metrics() -> None:
+    tally = GenerationTally("chat")
+    assert tally.add_chunk({"choices": [{"delta": {"role": "assistant", "content": None}}]}) == ""
+    assert tally.add_chunk({"choices": [{"delta": {"content": "Hel"}}]}) == "Hel"
+    assert tally.add_chunk({"choices": [{"delta": {"content": "lo"}, "finish_reason": None}]}) == "lo"
+    tally.add_chunk({"choices": [{"delta": {}, "finish_reason": "length"}]})
+    tally.add_chunk(
+        {
+            "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 2},
+            "timings": {"prompt_ms": 30.5, "predicted_ms": 10.0},
+        }
+    )
+    assert tally.text == "Hello" and tally.done_reason == "length"
+    metrics = tally.metrics(total_seconds=0.5, load_seconds=0.001)
+    assert metrics == {
+        "total_duration": 500_000_000,
+        "load_duration": 1_000_000,
+        "prompt_eval_count": 12,
+        "prompt_eval_duration": 30_500_000,
+        "eval_count": 2,
+        "eval_duration": 10_000_000,
+    }
+
+
+def test_gguf_metadata() -> None:
+    meta = read_gguf_metadata(locate_gguf())
+    assert meta.kv["general.architecture"] == "llama"
+    assert meta.kv["tokenizer.ggml.tokens"] == []  # long arrays are elided
+    assert "<|im_start|>" in meta.kv["tokenizer.chat_template"]
+    assert 130_000_000 < meta.parameter_count < 140_000_000
