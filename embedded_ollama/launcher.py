@@ -111,8 +111,12 @@ class EmbeddedHandle:
                 logger.warning("embedded Ollama (pid %d) ignored SIGTERM; killing it", self.pid)
                 self.process.kill()
                 self.process.wait(timeout=timeout)
-        if self.process.returncode in (0, -15):
+        if self.process.returncode in (0, -15):  # clean exit: drop the log and its temp dir
             self.log_path.unlink(missing_ok=True)
+            try:
+                self.log_path.parent.rmdir()
+            except OSError:
+                pass
         logger.info("embedded Ollama at %s stopped", self.host)
 
     def __enter__(self) -> EmbeddedHandle:
