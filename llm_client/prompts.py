@@ -13,10 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-SYSTEM_PROMPT = (
-    "You are an equity analyst. Use only the data given; it ends at the close of the decision day. "
-    "Reply with one JSON object."
-)
+SYSTEM_PROMPT = "Equity analyst. The data ends at the close of the decision day. Reply in JSON."
 
 Messages = list[dict[str, str]]
 
@@ -70,8 +67,8 @@ def analysis_messages(context: Mapping[str, Any], blind: bool) -> Messages:
     close = _num(context["close"])
     user = (
         market_block(context, blind)
-        + f"\nJSON: trend (up|down|sideways), regime (bull|bear|range|volatile), support (price below {close}), "
-        f"resistance (price above {close}), sentiment_score (-1 bearish to 1 bullish), summary (your outlook in a few words)."
+        + f"\nJSON: trend (up|down|sideways), regime (bull|bear|range|volatile), support (below {close}), "
+        f"resistance (above {close}), sentiment_score (-1 bearish..1 bullish), summary (your outlook)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -91,7 +88,7 @@ def signal_messages(context: Mapping[str, Any], analysis: Mapping[str, Any] | No
         market_block(context, blind)
         + "\n"
         + _analysis_line(analysis)
-        + "\nJSON: action (BUY|SELL|HOLD), confidence (0 to 1), horizon (1w|1m|3m), rationale (your reason in a few words)."
+        + "\nJSON: action (BUY|SELL|HOLD), confidence (0..1), horizon (1w|1m|3m), rationale (your reason)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -114,9 +111,8 @@ def risk_messages(
     lines = [f"Portfolio at the close of {when(first, blind)}:"]
     lines += [_position_line(context, signal, blind) for context, signal in positions]
     lines.append(
-        "JSON: risk_score (0 calm to 1 extreme), volatility_regime (low|normal|high|extreme), "
-        f"max_position_size (largest fraction of capital in one position, at most {max_position_size}), "
-        "concerns (at most 3 short strings)."
+        "JSON: risk_score (0 calm..1 extreme), volatility_regime (low|normal|high|extreme), "
+        f"max_position_size (largest weight of one position, at most {max_position_size}), concerns (up to 3)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
 

@@ -8,15 +8,19 @@ so cached answers for the old shape are not reused.
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class MarketAnalysis(BaseModel):
-    """Stage 1: what the market data of one ticker on one decision date says."""
+    """Stage 1: what the market data of one ticker on one decision date says.
+
+    String lengths are part of the schema sent as ``format=``, so the server's grammar bounds them
+    (and with them the tokens generated).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,7 +29,7 @@ class MarketAnalysis(BaseModel):
     support: float = Field(gt=0, description="price level below the close that should hold")
     resistance: float = Field(gt=0, description="price level above the close that caps it")
     sentiment_score: float = Field(ge=-1, le=1, description="-1 very bearish .. 1 very bullish")
-    summary: str = Field(min_length=1, max_length=300)
+    summary: str = Field(min_length=1, max_length=120)
 
     @model_validator(mode="after")
     def _support_below_resistance(self) -> MarketAnalysis:
@@ -42,7 +46,7 @@ class TradingSignal(BaseModel):
     action: Literal["BUY", "SELL", "HOLD"]
     confidence: float = Field(ge=0, le=1)
     horizon: Literal["1w", "1m", "3m"]
-    rationale: str = Field(min_length=1, max_length=300)
+    rationale: str = Field(min_length=1, max_length=120)
 
 
 class RiskAssessment(BaseModel):
@@ -57,7 +61,7 @@ class RiskAssessment(BaseModel):
     risk_score: float = Field(ge=0, le=1, description="0 calm .. 1 extreme risk")
     volatility_regime: Literal["low", "normal", "high", "extreme"]
     max_position_size: float = Field(ge=0, le=1, description="largest recommended weight of one position")
-    concerns: list[str] = Field(max_length=3)
+    concerns: list[Annotated[str, StringConstraints(min_length=1, max_length=80)]] = Field(max_length=3)
 
     @field_validator("max_position_size")
     @classmethod
@@ -65,14 +69,6 @@ class RiskAssessment(BaseModel):
         cap = (info.context or {}).get("max_position_size")
         if cap is not None and value > cap:
             raise ValueError(f"max_position_size {value} is above the cap of {cap}")
-        return value
-
-    @field_validator("concerns")
-    @classmethod
-    def _short_concerns(cls, value: list[str]) -> list[str]:
-        for concern in value:
-            if not concern.strip() or len(concern) > 200:
-                raise ValueError("each concern must be a non-empty string of at most 200 characters")
         return value
 
 
