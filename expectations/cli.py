@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from expectations.runner import SuiteOutcome, run_suites
+from expectations.runner import SuiteOutcome, WarehouseBusyError, run_suites
 from expectations.settings import default_warehouse_dir, load_dbt_vars, parse_vars_option, suite_parameters
 from expectations.suites import LAYERS, load_suites
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     docs_dir = None if args.no_docs else (args.docs_dir or warehouse_dir / "data_docs")
     try:
         outcomes = run_suites(warehouse_dir / "warehouse.duckdb", specs, parameters, docs_dir, args.allow_missing)
-    except (FileNotFoundError, FileExistsError) as error:
+    except (FileNotFoundError, FileExistsError, WarehouseBusyError) as error:
         log.error("%s", error)
         return 2
     render_table(outcomes, out)

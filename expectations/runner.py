@@ -32,6 +32,24 @@ DOCS_SITE = "warehouse"
 DOCS_MARKER = ".gx_data_docs"  # written into the docs dir so a rerun may safely replace it
 
 
+class WarehouseBusyError(RuntimeError):
+    """The DuckDB file is locked by a writer (a dbt build, the ingest CLI, a read-write tool)."""
+
+
+def _connect_read_only(warehouse_file: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(warehouse_file), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(error))
+        who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
+        raise WarehouseBusyError(
+            f"warehouse {warehouse_file} is locked by {who}, probably a dbt build or the ingest CLI "
+            "writing it: run the suites when it has finished"
+        ) from error
+
+
 class Failure(BaseModel):
     """One failed expectation in one batch, short enough for a terminal."""
 
@@ -138,7 +156,8 @@ def run_suites(
     if not warehouse_file.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse_file}: run `python -m python_ingest` and `dbt build` first")
     outcomes: list[SuiteOutcome] = []
-    with tempfile.TemporaryDirectory(prefix="gx_context_") as context_root:
+    # connect first: a locked warehouse must not cost the Data Docs of the last run
+    with _connect_read_only(warehouse_file) as con, tempfile.TemporaryDirectory(prefix="gx_context_") as context_root:
         context = gx.get_context(mode="file", project_root_dir=context_root)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         if docs_dir is not None:
@@ -153,10 +172,9 @@ def run_suites(
             )
         datasource = context.data_sources.add_pandas("warehouse")
         run_time = dt.datetime.now(dt.timezone.utc)
-        with duckdb.connect(str(warehouse_file), read_only=True) as con:
-            existing = _existing_relations(con)
-            for spec in tqdm(specs, desc="expectation suites", unit="suite", disable=None):
-                outcomes.append(_run_one(context, datasource, con, spec, existing, parameters, run_time, allow_missing))
+        existing = _existing_relations(con)
+        for spec in tqdm(specs, desc="expectation suites", unit="suite", disable=None):
+            outcomes.append(_run_one(context, datasource, con, spec, existing, parameters, run_time, allow_missing))
         if docs_dir is not None:
             context.build_data_docs(site_names=[DOCS_SITE])
             log.info("Data Docs written to %s", docs_dir / "index.html")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -118,3 +120,25 @@ def test_a_table_that_is_not_built_is_reported_and_fails_unless_allowed(built_wa
     result = run_cli(["expectations", "--suites", "signals", "--no-docs", "--allow-missing"], broken, check=False)
     assert result.returncode == 0, result.stdout
     assert _status_by_suite(result.stdout) == {"signal_tracking": "SKIPPED", "signals": "PASS"}
+
+
+def test_a_warehouse_being_written_gives_a_one_line_error(built_warehouse: Path, tmp_path: Path) -> None:
+    copy = _broken_copy(built_warehouse, tmp_path / "busy")
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time, duckdb\n"
+         "con = duckdb.connect(sys.argv[1])\n"
+         "print('writing', flush=True)\n"
+         "time.sleep(60)\n",
+         str(copy / "warehouse.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        result = run_cli(["expectations", "--no-docs"], copy, check=False)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert result.returncode == 2
+    assert f"warehouse {copy / 'warehouse.duckdb'} is locked by" in result.stderr
+    assert f"(PID {writer.pid})" in result.stderr
