@@ -164,15 +164,27 @@ def _unavailable_rows(
     ]
 
 
-def run_stage(spec: StageSpec, requests: Sequence[StageRequest], settings: LlmSettings) -> list[dict[str, Any]]:
-    """Produce one row per request (same order). Raises only with ``fail_fast`` when the LLM is unavailable."""
+def run_stage(
+    spec: StageSpec,
+    requests: Sequence[StageRequest],
+    settings: LlmSettings,
+    upstream_unavailable: bool = False,
+) -> list[dict[str, Any]]:
+    """Produce one row per request (same order). Raises only with ``fail_fast`` when the LLM is unavailable.
+
+    ``upstream_unavailable``: the previous stage already warned that the LLM is unavailable, so
+    this stage reports the same condition at INFO level (one clear warning per build).
+    """
     started = time.perf_counter()
     stats = StageStats(decisions=len(requests))
     fields = list(spec.response_model.model_fields)
     host = settings.resolved_host()
 
     if not settings.enable_llm:
-        logger.warning("%s: LLM stages are disabled (var enable_llm = false); %d rows marked llm_unavailable", spec.name, len(requests))
+        if upstream_unavailable:
+            logger.info("%s: LLM stages disabled, %d rows marked llm_unavailable", spec.name, len(requests))
+        else:
+            logger.warning("%s: LLM stages are disabled (var enable_llm = false); %d rows marked llm_unavailable", spec.name, len(requests))
         return _unavailable_rows(spec, requests, settings, "LLM stages disabled (var enable_llm = false)")
 
     client = make_client(settings.host, timeout=settings.timeouts[spec.stage])
@@ -181,7 +193,10 @@ def run_stage(spec: StageSpec, requests: Sequence[StageRequest], settings: LlmSe
     except LlmUnavailableError as exc:
         if settings.fail_fast:
             raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc
-        logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), exc)
+        if upstream_unavailable:
+            logger.info("%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests))
+        else:
+            logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), exc)
         return _unavailable_rows(spec, requests, settings, str(exc))
 
     options = settings.ollama_options(spec.stage)

@@ -71,6 +71,11 @@ def _frame(rows: list[dict[str, Any]], dtypes: dict[str, str], order: Sequence[s
     return frame
 
 
+def _all_unavailable(rows: Sequence[Row]) -> bool:
+    """True when the previous stage produced rows and every one of them is 'llm_unavailable'."""
+    return bool(rows) and all(row["status"] == "llm_unavailable" for row in rows)
+
+
 def _key(row: Row) -> tuple[str, str]:
     return str(row["ticker"]), str(row["decision_date"])[:10]
 
@@ -108,7 +113,7 @@ def signal_generation(context: Sequence[Row], analyses: Sequence[Row], settings:
             )
         )
     spec = StageSpec("llm_signal_generation", "signal", TradingSignal)
-    rows = run_stage(spec, requests, settings)
+    rows = run_stage(spec, requests, settings, upstream_unavailable=_all_unavailable(analyses))
     order = ["ticker", "decision_date", "analysis_status", *TradingSignal.model_fields, *_meta_order()]
     return _frame(rows, SIGNAL_DTYPES, order)
 
@@ -136,7 +141,7 @@ def risk_assessment(context: Sequence[Row], signals: Sequence[Row], settings: Ll
     spec = StageSpec(
         "llm_risk_assessment", "risk", RiskAssessment, {"max_position_size": settings.max_position_size}
     )
-    rows = run_stage(spec, requests, settings)
+    rows = run_stage(spec, requests, settings, upstream_unavailable=_all_unavailable(signals))
     for row in rows:
         if row["concerns"] is not None:
             row["concerns"] = json.dumps(row["concerns"])

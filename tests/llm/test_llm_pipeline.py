@@ -137,10 +137,13 @@ def test_missing_model_marks_rows_unavailable_and_fail_fast_stops(
 def test_server_down_marks_rows_unavailable(llm_build: tuple[Path, str], tmp_path: Path) -> None:
     warehouse_dir = copy_warehouse(llm_build[0], tmp_path)
     nobody = f"http://127.0.0.1:{free_port()}"
-    run_dbt(["run", "-s", "llm_market_analysis", "--vars", vars_arg()], warehouse_dir, OLLAMA_HOST=nobody)
-    rows = table(warehouse_dir, "llm_market_analysis")
-    assert (rows["status"] == "llm_unavailable").all()
-    assert rows["error"].str.contains(f"unreachable at {nobody}", regex=False).all()
+    result = run_dbt(["run", "-s", *STAGES, "--vars", vars_arg()], warehouse_dir, OLLAMA_HOST=nobody)
+    for stage in STAGES:
+        rows = table(warehouse_dir, stage)
+        assert len(rows) > 0 and (rows["status"] == "llm_unavailable").all()
+        assert rows["error"].str.contains(f"unreachable at {nobody}", regex=False).all()
+    assert result.stdout.count("LLM unavailable") == 1, "one clear warning, not one per stage"
+    assert result.stdout.count("LLM still unavailable") == 2
 
 
 class GarbageOllama(BaseHTTPRequestHandler):
