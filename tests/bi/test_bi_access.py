@@ -88,14 +88,20 @@ def test_a_second_process_reads_every_mart_read_only(built_warehouse: Path) -> N
 
 def test_every_mart_is_exported_to_parquet_with_the_same_rows(built_warehouse: Path) -> None:
     engine = sa.create_engine("duckdb:///:memory:")  # how a BI tool reads the exports: no warehouse file involved
-    warehouse = sa.create_engine(f"duckdb:///{built_warehouse / 'warehouse.duckdb'}?access_mode=read_only")
-    with engine.connect() as files, warehouse.connect() as tables:
-        for mart in _marts(built_warehouse):
-            path = built_warehouse / "marts" / f"{mart}.parquet"
-            assert path.is_file(), f"{mart} was not exported to {path}"
-            from_file = files.execute(sa.text(f"select * from read_parquet('{path}') order by all")).fetchall()
-            from_table = tables.execute(sa.text(f"select * from {mart} order by all")).fetchall()
-            assert from_file == from_table, mart
+    # NullPool: the connection (and DuckDB's lock on the file) ends with the block, as BI tools should be set up
+    warehouse = sa.create_engine(f"duckdb:///{built_warehouse / 'warehouse.duckdb'}?access_mode=read_only",
+                                 poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as files, warehouse.connect() as tables:
+            for mart in _marts(built_warehouse):
+                path = built_warehouse / "marts" / f"{mart}.parquet"
+                assert path.is_file(), f"{mart} was not exported to {path}"
+                from_file = files.execute(sa.text(f"select * from read_parquet('{path}') order by all")).fetchall()
+                from_table = tables.execute(sa.text(f"select * from {mart} order by all")).fetchall()
+                assert from_file == from_table, mart
+    finally:
+        warehouse.dispose()
+        engine.dispose()
 
 
 @pytest.fixture()
