@@ -205,3 +205,21 @@ def test_runner_marks_every_row_unavailable_or_fails_fast(tmp_path: Path, monkey
         run_stage(spec, requests, settings(tmp_path, fail_fast=True))
     disabled = run_stage(spec, requests, settings(tmp_path, enable_llm=False))
     assert all(r["status"] == "llm_unavailable" and "enable_llm" in r["error"] for r in disabled)
+
+
+def test_default_model_is_the_embedded_one_and_listed_in_the_seed() -> None:
+    import csv
+
+    import yaml
+
+    from embedded_ollama.model import EMBEDDED_MODEL_NAME
+
+    root = Path(__file__).resolve().parents[2]
+    project_vars = yaml.safe_load((root / "dbt_project.yml").read_text())["vars"]
+    assert project_vars["llm_model"] == EMBEDDED_MODEL_NAME
+    seed = list(csv.DictReader((root / "seeds" / "llm_models.csv").open()))
+    by_name = {row["model"]: row for row in seed}
+    assert by_name[EMBEDDED_MODEL_NAME]["priority"] == "0"
+    assert {"deepseek-coder:6.7b-instruct-q4_K_M", "codellama:13b-instruct-q4_K_M", "qwen:14b-chat-q4_K_M"} <= set(by_name)
+    assert project_vars["llm_max_position_size"] == 0.25
+    assert (project_vars["llm_timeout_analysis"], project_vars["llm_timeout_signal"], project_vars["llm_timeout_risk"]) == (180, 180, 120)
