@@ -51,11 +51,11 @@ def render_text(report: Report, ready_limit: int = 50, marks: tuple[str, str] = 
         "",
         "PERFORMANCE BY STRATEGY",
         RULE,
-        f"{'Strategy':<28}{'Total':>8}{'Validated':>12}{'Pending':>10}{'Ready':>8}",
+        f"{'Strategy':<34}{'Total':>8}{'Validated':>12}{'Pending':>10}{'Ready':>8}",
         RULE,
     ]
     for s in t.by_strategy:
-        lines.append(f"{s.strategy:<28}{s.total:>8d}{s.validated:>12d}{s.pending:>10d}{s.ready:>8d}")
+        lines.append(f"{s.strategy:<34}{s.total:>8d}{s.validated:>12d}{s.pending:>10d}{s.ready:>8d}")
     lines += [
         "",
         "PERFORMANCE BY TICKER",
