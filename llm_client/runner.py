@@ -70,6 +70,9 @@ class StageRequest:
     messages: Messages | None
     skip_status: Status | None = None
     skip_error: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    """Per-request validation context (e.g. the close that support and resistance must bracket);
+    it also shapes the JSON schema sent as ``format=``, so it is part of the cache key."""
 
 
 @dataclass
@@ -200,12 +203,14 @@ def run_stage(
         return _unavailable_rows(spec, requests, settings, str(exc))
 
     options = settings.ollama_options(spec.stage)
-    schema = json_schema(spec.response_model, spec.validation_context)
-    key_options = {**options, "max_retries": settings.max_retries, "validation": spec.validation_context}
-    options_json = json.dumps(key_options, sort_keys=True)
+    contexts = [{**spec.validation_context, **r.context} for r in requests]
+    key_options = [
+        {**options, "max_retries": settings.max_retries, "validation": context} for context in contexts
+    ]
     hashes = [prompt_hash(r.messages) if r.messages is not None else None for r in requests]
     keys = [
-        cache_key(info.digest, h, SCHEMA_VERSION, key_options) if h is not None else None for h in hashes
+        cache_key(info.digest, h, SCHEMA_VERSION, ko) if h is not None else None
+        for h, ko in zip(hashes, key_options, strict=True)
     ]
     records: list[dict[str, Any] | None] = [None] * len(requests)
     for i, request in enumerate(requests):
@@ -227,7 +232,7 @@ def run_stage(
             spec.name, len(requests), stats.cache_hits, len(pending), info.name, info.digest[:12], host,
         )
         if pending:
-            _call_pending(spec, requests, settings, info, client, schema, options, options_json, hashes, keys, records, pending, cache, stats)
+            _call_pending(spec, requests, settings, info, client, contexts, options, key_options, hashes, keys, records, pending, cache, stats)
     finally:
         if cache is not None:
             cache.close()
@@ -250,9 +255,9 @@ def _call_pending(
     settings: LlmSettings,
     info: ModelInfo,
     client: Any,
-    schema: dict[str, Any],
+    contexts: list[dict[str, Any]],
     options: dict[str, Any],
-    options_json: str,
+    key_options: list[dict[str, Any]],
     hashes: list[str | None],
     keys: list[str | None],
     records: list[dict[str, Any] | None],
@@ -281,12 +286,12 @@ def _call_pending(
                     model=info.name,
                     messages=messages,
                     response_model=spec.response_model,
-                    schema=schema,
+                    schema=json_schema(spec.response_model, contexts[i]),
                     options=options,
                     max_retries=settings.max_retries,
                     connection_retries=settings.connection_retries,
                     backoff_seconds=settings.backoff_seconds,
-                    validation_context=spec.validation_context,
+                    validation_context=contexts[i],
                 )
             ] = i
 
@@ -297,6 +302,7 @@ def _call_pending(
             for future in finished:
                 i = futures.pop(future)
                 outcome = future.result()
+                options_json = json.dumps(key_options[i], sort_keys=True)
                 record = _record(outcome, spec, info, hashes[i] or "", options_json, keys[i] or "")
                 records[i] = record
                 stats.calls += 1

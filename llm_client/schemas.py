@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class MarketAnalysis(BaseModel):
@@ -32,9 +32,14 @@ class MarketAnalysis(BaseModel):
     summary: str = Field(min_length=1, max_length=120)
 
     @model_validator(mode="after")
-    def _support_below_resistance(self) -> MarketAnalysis:
+    def _support_below_resistance(self, info: ValidationInfo) -> MarketAnalysis:
         if self.support > self.resistance:
             raise ValueError(f"support ({self.support}) must not be above resistance ({self.resistance})")
+        close = (info.context or {}).get("close")
+        if close is not None and not self.support < close < self.resistance:
+            raise ValueError(
+                f"support ({self.support}) must be below and resistance ({self.resistance}) above the close ({close})"
+            )
         return self
 
 
@@ -73,9 +78,18 @@ class RiskAssessment(BaseModel):
 
 
 def json_schema(model: type[BaseModel], context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON schema sent as ``format=``; a position cap in ``context`` becomes the schema maximum."""
+    """The JSON schema sent as ``format=``, with the validation context's bounds written in.
+
+    A position cap becomes the maximum of ``max_position_size``; a ``close`` becomes the exclusive
+    maximum of ``support`` and the exclusive minimum of ``resistance``. The server's grammar then
+    keeps the model inside the bounds that validation checks anyway.
+    """
     schema = copy.deepcopy(model.model_json_schema())
-    cap = (context or {}).get("max_position_size")
-    if cap is not None and "max_position_size" in schema.get("properties", {}):
-        schema["properties"]["max_position_size"]["maximum"] = cap
+    properties = schema.get("properties", {})
+    context = context or {}
+    if context.get("max_position_size") is not None and "max_position_size" in properties:
+        properties["max_position_size"]["maximum"] = context["max_position_size"]
+    if context.get("close") is not None and "support" in properties:
+        properties["support"]["exclusiveMaximum"] = context["close"]
+        properties["resistance"]["exclusiveMinimum"] = context["close"]
     return schema

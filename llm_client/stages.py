@@ -87,6 +87,7 @@ def market_analysis(context: Sequence[Row], settings: LlmSettings) -> pd.DataFra
         StageRequest(
             keys={"ticker": row["ticker"], "decision_date": row["decision_date"]},
             messages=analysis_messages(row, settings.blind),
+            context={"close": float(row["close"])},
         )
         for row in sorted(context, key=_key)
     ]

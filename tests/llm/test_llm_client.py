@@ -103,6 +103,11 @@ def test_schemas_reject_out_of_range_values() -> None:
         RiskAssessment.model_validate(risk, context={"max_position_size": 0.25})
     assert RiskAssessment.model_validate({**risk, "max_position_size": 0.25}, context={"max_position_size": 0.25})
     assert json_schema(RiskAssessment, {"max_position_size": 0.25})["properties"]["max_position_size"]["maximum"] == 0.25
+    with pytest.raises(ValidationError, match="below and resistance"):
+        MarketAnalysis.model_validate({**GOOD_ANALYSIS, "support": 590.0, "resistance": 595.0}, context={"close": 599.55})
+    assert MarketAnalysis.model_validate(GOOD_ANALYSIS, context={"close": 599.55})
+    bounded = json_schema(MarketAnalysis, {"close": 599.55})["properties"]
+    assert bounded["support"]["exclusiveMaximum"] == 599.55 and bounded["resistance"]["exclusiveMinimum"] == 599.55
 
 
 def test_invalid_reply_is_re_asked_with_the_error_fed_back() -> None:
