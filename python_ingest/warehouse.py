@@ -70,7 +70,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if "lock" in str(exc).lower():
             raise IngestError(
                 f"warehouse {path} is locked by another process (a BI tool, a dbt run or a DuckDB shell "
-                "with the file open read-write): close it and retry"
+                "has the file open, even read-only): close it and retry"
             ) from None
         raise IngestError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
 

@@ -38,11 +38,12 @@ def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse dir with the bundled sample ingested and ``dbt build`` run on the defaults."""
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory, ollama_host: str) -> Path:
+    """A warehouse dir with the bundled sample ingested and ``dbt build`` run on the defaults,
+    the LLM stages answered by the real embedded model (never by whatever listens on 11434)."""
     warehouse_dir = tmp_path_factory.mktemp("built_warehouse")
     run_cli(["python_ingest"], warehouse_dir)
-    run_dbt(["build"], warehouse_dir)
+    run_dbt(["build"], warehouse_dir, OLLAMA_HOST=ollama_host)
     return warehouse_dir
 
 
