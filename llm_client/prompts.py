@@ -82,10 +82,20 @@ def _analysis_line(analysis: Mapping[str, Any] | None) -> str:
     )
 
 
+def key_facts(context: Mapping[str, Any], blind: bool) -> str:
+    """The few market facts the signal stage repeats next to the analysis (one line)."""
+    return (
+        f"{subject(context, blind)}, close of {when(context, blind)}: close {_num(context['close'])}; "
+        f"returns 5d {_pct(context['return_5d'])}, 20d {_pct(context['return_20d'])}, 60d {_pct(context['return_60d'])}; "
+        f"RSI {_num(context['rsi'], 0)}; volatility {_share(context['volatility_annualized'])}/yr; "
+        f"drawdown {_pct(context['drawdown'])}."
+    )
+
+
 def signal_messages(context: Mapping[str, Any], analysis: Mapping[str, Any] | None, blind: bool) -> Messages:
-    """Stage 2 prompt: the same market facts plus the stage-1 analysis (if it succeeded)."""
+    """Stage 2 prompt: the key market facts plus the stage-1 analysis (if it succeeded)."""
     user = (
-        market_block(context, blind)
+        key_facts(context, blind)
         + "\n"
         + _analysis_line(analysis)
         + "\nJSON: action (BUY|SELL|HOLD), confidence (0..1), horizon (1w|1m|3m), rationale (your reason)."

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 class MarketAnalysis(BaseModel):
@@ -29,7 +29,7 @@ class MarketAnalysis(BaseModel):
     support: float = Field(gt=0, description="price level below the close that should hold")
     resistance: float = Field(gt=0, description="price level above the close that caps it")
     sentiment_score: float = Field(ge=-1, le=1, description="-1 very bearish .. 1 very bullish")
-    summary: str = Field(min_length=1, max_length=120)
+    summary: str = Field(min_length=1, max_length=80)
 
     @model_validator(mode="after")
     def _support_below_resistance(self, info: ValidationInfo) -> MarketAnalysis:
@@ -51,7 +51,7 @@ class TradingSignal(BaseModel):
     action: Literal["BUY", "SELL", "HOLD"]
     confidence: float = Field(ge=0, le=1)
     horizon: Literal["1w", "1m", "3m"]
-    rationale: str = Field(min_length=1, max_length=120)
+    rationale: str = Field(min_length=1, max_length=80)
 
 
 class RiskAssessment(BaseModel):
@@ -66,7 +66,7 @@ class RiskAssessment(BaseModel):
     risk_score: float = Field(ge=0, le=1, description="0 calm .. 1 extreme risk")
     volatility_regime: Literal["low", "normal", "high", "extreme"]
     max_position_size: float = Field(ge=0, le=1, description="largest recommended weight of one position")
-    concerns: list[Annotated[str, StringConstraints(min_length=1, max_length=80)]] = Field(max_length=3)
+    concerns: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(max_length=3)
 
     @field_validator("max_position_size")
     @classmethod
