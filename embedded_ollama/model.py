@@ -140,14 +140,15 @@ class ModelFile:
 
 
 def default_threads() -> int:
-    """CPU threads for generation: all cores but one, at most four.
+    """CPU threads for the model: every core, at most four.
 
-    llama.cpp's threads wait for each other at every layer, so when another
-    busy process shares the cores, using all of them collapses throughput
-    (measured on 2 cores: 2 threads give 190 tok/s idle but 48 tok/s next to one
-    busy process; 1 thread gives 127 and 160).
+    The LLM stages are the only busy process while they run (dbt waits on the HTTP
+    calls), and on 2 cores two threads cut the main job's LLM stages from 149 s to 92 s
+    (benchmarks/llm_benchmark.py). llama.cpp's threads wait for each other at every
+    layer, so next to another busy process all-core throughput collapses (2 threads:
+    190 tok/s idle, 48 tok/s beside one busy process): pass ``--threads 1`` then.
     """
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
