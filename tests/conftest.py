@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-BIN_DIR = Path(sys.executable).parent
-
-
-def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-    """Run ``python -m <args>`` from the project dir against ``warehouse_dir``."""
-    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **env}
-    result = subprocess.run(
-        [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"python -m {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-    """Run the real ``dbt`` CLI from the project dir against ``warehouse_dir``."""
-    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
-    result = subprocess.run(
-        [str(BIN_DIR / "dbt"), *args, "--target-path", str(warehouse_dir / "target"), "--log-path", str(warehouse_dir / "logs")],
-        cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
-    return result
+from warehouse_helpers import run_cli, run_dbt
 
 
 @pytest.fixture(scope="session")

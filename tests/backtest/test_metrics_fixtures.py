@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import run_dbt
+from warehouse_helpers import run_dbt
 from price_fixtures import BENCHMARK, business_days, fixture_prices, fixture_vars, query, vars_arg, write_prices
 from reference_backtest import (
     Settings,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli, run_dbt
+from warehouse_helpers import run_cli, run_dbt
 from price_fixtures import query, vars_arg
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_dbt
+from warehouse_helpers import run_dbt
 from price_fixtures import fixture_prices, fixture_vars, query, vars_arg, write_prices
 
 pytestmark = pytest.mark.slow

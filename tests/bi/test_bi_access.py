@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from conftest import PROJECT_DIR, run_dbt
+from warehouse_helpers import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import PROJECT_DIR, run_dbt
+from warehouse_helpers import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import PROJECT_DIR, run_cli
+from warehouse_helpers import PROJECT_DIR, run_cli
 
 from expectations.suites import load_suites
 

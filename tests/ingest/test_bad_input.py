@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_DIR, run_cli
+from warehouse_helpers import PROJECT_DIR, run_cli
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 

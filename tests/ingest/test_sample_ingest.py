@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from warehouse_helpers import run_cli
 
 EXPECTED_ROWS = {"AAPL": 3270, "MSFT": 3270, "IBM": 3270, "GOOG": 2148, "^GSPC": 3270}
 

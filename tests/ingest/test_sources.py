@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import run_cli
+from warehouse_helpers import run_cli
 from yfinance.exceptions import YFRateLimitError
 
 from python_ingest.errors import IngestError

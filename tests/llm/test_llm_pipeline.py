@@ -24,7 +24,7 @@ import pytest
 from embedded_ollama.model import EMBEDDED_MODEL_NAME
 from llm_client.prompts import analysis_messages, prompt_hash
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
-from conftest import run_cli, run_dbt
+from warehouse_helpers import run_cli, run_dbt
 
 pytestmark = pytest.mark.slow
 

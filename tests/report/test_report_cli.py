@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from warehouse_helpers import run_cli
 
 pytestmark = pytest.mark.slow
 
