@@ -20,6 +20,7 @@ from pathlib import Path
 from embedded_ollama.launcher import EmbeddedOllamaError, ensure_ollama
 from python_ingest import cli as ingest_cli
 from python_ingest import settings
+from report import cli as report_cli
 
 log = logging.getLogger("pipeline")
 BIN_DIR = Path(sys.executable).parent
@@ -104,4 +105,4 @@ def main(argv: list[str] | None = None) -> int:
     if rc != 0:
         log.error("error: dbt build failed (exit %d); see the failing model or test above", rc)
         return rc
-    return 0
+    return report_cli.main([])  # the text report, read from the marts just built
