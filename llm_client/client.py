@@ -50,6 +50,9 @@ class Outcome:
     completion_tokens: int
     model_ns: int
     """Time the server reports for prompt evaluation plus generation, summed over attempts."""
+    cacheable: bool = True
+    """False when the server refused the request (HTTP 4xx): the model never answered, so
+    replaying the refusal from the cache on later builds would be wrong."""
 
 
 def normalize_model_name(name: str) -> str:
@@ -69,7 +72,9 @@ def with_backoff(call: Callable[[], Any], retries: int, backoff_seconds: float, 
     for attempt in range(retries + 1):
         try:
             return call()
-        except (ConnectionError, httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+        except httpx.TimeoutException:
+            raise  # the caller records a timeout; never retried here
+        except (ConnectionError, httpx.TransportError) as exc:  # refused, reset mid-reply, protocol errors
             error: Exception = exc
         except ollama.ResponseError as exc:
             if exc.status_code < 500:
@@ -146,7 +151,7 @@ def ask_structured(
     error: str | None = None
     attempts = 0
 
-    def outcome(status: Status, answer: dict[str, Any] | None = None) -> Outcome:
+    def outcome(status: Status, answer: dict[str, Any] | None = None, cacheable: bool = True) -> Outcome:
         return Outcome(
             status=status,
             answer=answer,
@@ -157,6 +162,7 @@ def ask_structured(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             model_ns=model_ns,
+            cacheable=cacheable,
         )
 
     for _ in range(max_retries + 1):
@@ -176,7 +182,7 @@ def ask_structured(
             return outcome("llm_unavailable")
         except ollama.ResponseError as exc:
             error = f"Ollama refused the request (HTTP {exc.status_code}): {exc.error}"
-            return outcome("llm_unavailable" if exc.status_code == 404 else "invalid_output")
+            return outcome("llm_unavailable" if exc.status_code == 404 else "invalid_output", cacheable=False)
         prompt_tokens += reply.prompt_eval_count or 0
         completion_tokens += reply.eval_count or 0
         model_ns += (reply.prompt_eval_duration or 0) + (reply.eval_duration or 0)

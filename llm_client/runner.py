@@ -313,7 +313,7 @@ def _call_pending(
                     logger.info("%s: %s for %s: %s", spec.name, outcome.status, requests[i].keys, outcome.error)
                 if outcome.status == "llm_unavailable" and unavailable is None:
                     unavailable = outcome.error or "LLM became unavailable"
-                if cache is not None and outcome.status in CACHEABLE_STATUSES:
+                if cache is not None and outcome.status in CACHEABLE_STATUSES and outcome.cacheable:
                     cache.put(record)
                 done += 1
                 progress.update(1)

@@ -138,6 +138,17 @@ def test_timeout_and_connection_errors_get_their_own_status() -> None:
     outcome = ask(down)
     assert outcome.status == "llm_unavailable" and "refused" in (outcome.error or "")
     assert len(down.requests) == 2  # one retry with backoff
+    reset = FakeClient([httpx.ReadError("connection reset by peer")])
+    assert ask(reset).status == "llm_unavailable" and len(reset.requests) == 2
+
+
+def test_a_refused_request_is_recorded_but_never_cached() -> None:
+    import ollama
+
+    refused = ask(FakeClient([ollama.ResponseError("prompt too long", status_code=400)]))
+    assert refused.status == "invalid_output" and "HTTP 400" in (refused.error or "")
+    assert refused.cacheable is False
+    assert ask(FakeClient(["not json"])).cacheable is True  # the model did answer: replayable
 
 
 def test_probe_reports_a_missing_model_with_the_pull_command() -> None:
