@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     docs_dir = None if args.no_docs else (args.docs_dir or warehouse_dir / "data_docs")
     try:
         outcomes = run_suites(warehouse_dir / "warehouse.duckdb", specs, parameters, docs_dir, args.allow_missing)
-    except (FileNotFoundError, FileExistsError, WarehouseBusyError) as error:
+    except (OSError, WarehouseBusyError) as error:  # missing/unreadable files, a docs dir that is a file
         log.error("%s", error)
         return 2
     render_table(outcomes, out)

@@ -41,7 +41,9 @@ def _connect_read_only(warehouse_file: Path) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(warehouse_file), read_only=True)
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
-            raise
+            raise WarehouseBusyError(
+                f"cannot open warehouse {warehouse_file}: {str(error).splitlines()[0]}; check WAREHOUSE_DIR"
+            ) from None
         holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(error))
         who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
         raise WarehouseBusyError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,16 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from python_ingest.settings import warehouse_dir
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_FILE = PROJECT_DIR / "dbt_project.yml"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def default_warehouse_dir() -> Path:
-    """Same rule as profiles.yml: $WAREHOUSE_DIR, else ./data under the project."""
-    return Path(os.environ.get("WAREHOUSE_DIR", PROJECT_DIR / "data"))
+    """The warehouse dir every CLI and dbt use ($WAREHOUSE_DIR, one rule: python_ingest.settings)."""
+    return warehouse_dir()
 
 
 def load_dbt_vars(overrides: dict[str, Any] | None = None, project_file: Path = DBT_PROJECT_FILE) -> dict[str, Any]:
@@ -32,7 +33,10 @@ def parse_vars_option(text: str | None) -> dict[str, Any]:
     """Parse a ``--vars`` value the way dbt does (a YAML or JSON mapping)."""
     if not text:
         return {}
-    parsed = yaml.safe_load(text)
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--vars is not valid YAML/JSON ({str(exc).splitlines()[0]}): e.g. --vars '{{min_trading_days: 60}}'") from None
     if not isinstance(parsed, dict):
         raise ValueError(f"--vars must be a YAML/JSON mapping, got: {text!r}")
     return parsed

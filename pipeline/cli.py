@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return rc
 
     chosen = dbt_vars(args)
-    enable_llm = chosen.get("enable_llm", settings.project_vars().get("enable_llm", True))
+    enable_llm = chosen.get("enable_llm", settings.project_vars()["enable_llm"])
     handle = None
     if enable_llm:
         try:

@@ -6,11 +6,14 @@ sample (which is reshaped to yfinance's layout first) and user CSV/Parquet files
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import pandas as pd
 
 from python_ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"]
 CANONICAL_COLUMNS = ["date", *PRICE_COLUMNS, "volume"]
@@ -47,7 +50,9 @@ def normalize_price_frame(frame: pd.DataFrame | None, ticker: str, start: date, 
         flat = flat.rename_axis("date").reset_index()
         flat = flat.rename(columns=_column_key)
     if "adj_close" not in flat.columns and "close" in flat.columns:
-        flat["adj_close"] = flat["close"]  # a source without dividends/splits: adjusted == close
+        # said out loud: a split in such data shows up as a crash in every return downstream
+        log.warning("%s: no adj_close column, using close as adjusted close (splits and dividends not adjusted)", ticker)
+        flat["adj_close"] = flat["close"]
     missing = [c for c in CANONICAL_COLUMNS if c not in flat.columns]
     if missing:
         raise IngestError(f"{ticker}: price data lacks column(s) {', '.join(missing)}; expected {', '.join(CANONICAL_COLUMNS)}")

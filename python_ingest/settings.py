@@ -21,7 +21,10 @@ def project_vars() -> dict[str, Any]:
 
 
 def warehouse_dir() -> Path:
-    """Folder holding the DuckDB file and exports: $WAREHOUSE_DIR, default ./data in the project."""
+    """Folder holding the DuckDB file and exports: $WAREHOUSE_DIR, default ./data in the project.
+
+    A relative $WAREHOUSE_DIR is taken from the project folder, as dbt (run from there) reads
+    profiles.yml; every CLI (ingest, pipeline, report, expectations) uses this one rule."""
     configured = os.environ.get("WAREHOUSE_DIR", "data")
     path = Path(configured)
     return path if path.is_absolute() else PROJECT_DIR / path

@@ -63,9 +63,11 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; a lock held by another process becomes a one-line IngestError."""
     if read_only and not path.exists():
         raise IngestError(f"warehouse {path} does not exist yet: run the ingest first")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path), read_only=read_only)
+    except OSError as exc:
+        raise IngestError(f"cannot create warehouse folder {path.parent} ({exc.strerror or exc}): choose another --warehouse or WAREHOUSE_DIR") from None
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise IngestError(

@@ -25,9 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--strategy", action="append", default=None, help="only this strategy (repeatable); default all")
     parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)")
-    parser.add_argument("--ready-limit", type=int, default=50, help="text: list at most this many ready signals")
+    parser.add_argument("--ready-limit", type=_non_negative, default=50, help="text: list at most this many ready signals")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _marks() -> tuple[str, str]:
@@ -60,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if target is None:
         sys.stdout.write(output)
     else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(output, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(output, encoding="utf-8")
+        except OSError as exc:
+            log.error("error: cannot write %s (%s): choose another --output file", target, exc.strerror or exc)
+            return 2
         log.info("wrote %s report to %s", args.format, target)
     return 0

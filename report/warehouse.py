@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from python_ingest.settings import warehouse_path
 
 MARTS = ("mart_backtest_summary", "mart_signal_tracking", "fct_backtest_daily")
 
@@ -17,7 +18,8 @@ class ReportError(Exception):
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("WAREHOUSE_DIR", "data")) / "warehouse.duckdb"
+    """The warehouse every CLI and dbt use ($WAREHOUSE_DIR, one rule: python_ingest.settings)."""
+    return warehouse_path()
 
 
 @contextmanager

@@ -55,7 +55,7 @@ select
     daily_return,
     log_return,
     volatility,
-    volatility * sqrt(252)                                                  as volatility_annualized,
+    volatility * sqrt({{ var("trading_days_per_year") }})                    as volatility_annualized,
     sma_short,
     sma_medium,
     sma_long,

@@ -1,6 +1,8 @@
 {{ config(post_hook=[export_parquet('training', ['ticker', 'split'])]) }}
--- Chronological train / validation / test split of every ticker's trading days (fractions from
--- vars). With use_cv, the train+validation part becomes expanding-window walk-forward folds:
+-- Chronological train / validation / test split (fractions from vars) on ONE calendar shared by
+-- every ticker: the boundaries are dates, so no ticker's training rows overlap another ticker's
+-- validation or test period (a model trained on the pooled tickers sees nothing from later).
+-- With use_cv, the train+validation part becomes expanding-window walk-forward folds:
 -- fold f trains on the first f blocks and validates on block f+1; test rows keep fold = null.
 with
 
@@ -9,19 +11,27 @@ features as (
     where ticker in (select distinct ticker from {{ ref('int_prices_clean') }} where not is_benchmark)
 ),
 
+shared_calendar as (
+    -- every trading date of the universe, numbered in time order
+    select date, row_number() over (order by date) as calendar_index, count(*) over () as calendar_days
+    from (select distinct date from features)
+),
+
 positioned as (
     select
-        *,
-        row_number() over (partition by ticker order by date)  as day_index,
-        count(*) over (partition by ticker)                     as ticker_days
+        features.*,
+        row_number() over (partition by features.ticker order by features.date) as day_index,
+        shared_calendar.calendar_index,
+        shared_calendar.calendar_days
     from features
+    inner join shared_calendar using (date)
 ),
 
 with_boundaries as (
     select
         *,
-        floor(ticker_days * {{ var('train_fraction') }})                                  as train_end_index,
-        floor(ticker_days * ({{ var('train_fraction') }} + {{ var('validation_fraction') }})) as validation_end_index
+        floor(calendar_days * {{ var('train_fraction') }})                                  as train_end_index,
+        floor(calendar_days * ({{ var('train_fraction') }} + {{ var('validation_fraction') }})) as validation_end_index
     from positioned
 ),
 
@@ -38,24 +48,24 @@ development_folds as (
         floor(p.validation_end_index / ({{ var('cv_folds') }} + 1)) as block_size
     from with_boundaries as p
     cross join folds as f
-    where p.day_index <= p.validation_end_index
+    where p.calendar_index <= p.validation_end_index
 ),
 
 assigned as (
     select
         * exclude (block_size),
         case
-            when day_index <= fold * block_size then 'train'
-            when fold = {{ var('cv_folds') }} or day_index <= (fold + 1) * block_size then 'validation'
+            when calendar_index <= fold * block_size then 'train'
+            when fold = {{ var('cv_folds') }} or calendar_index <= (fold + 1) * block_size then 'validation'
         end as split
     from development_folds
-    where day_index <= fold * block_size
+    where calendar_index <= fold * block_size
        or fold = {{ var('cv_folds') }}
-       or day_index <= (fold + 1) * block_size
+       or calendar_index <= (fold + 1) * block_size
     union all
     select *, null as fold, 'test' as split
     from with_boundaries
-    where day_index > validation_end_index
+    where calendar_index > validation_end_index
 )
 {% else %}
 assigned as (
@@ -63,8 +73,8 @@ assigned as (
         *,
         cast(null as integer) as fold,
         case
-            when day_index <= train_end_index then 'train'
-            when day_index <= validation_end_index then 'validation'
+            when calendar_index <= train_end_index then 'train'
+            when calendar_index <= validation_end_index then 'validation'
             else 'test'
         end as split
     from with_boundaries
@@ -77,6 +87,8 @@ select
     split,
     cast(fold as integer) as fold,
     day_index,
+    calendar_index,
+    calendar_days,
     adj_close,
     volume,
     daily_return,

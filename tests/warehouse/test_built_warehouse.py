@@ -53,6 +53,19 @@ def test_default_split_is_70_15_15_in_time_order(con) -> None:
     assert con.execute("select count(*) from main.mart_dataset_splits where ticker = '^GSPC'").fetchone()[0] == 0
 
 
+def test_split_boundaries_are_shared_dates_across_tickers(con) -> None:
+    """Pooling tickers must not leak: every training row precedes every validation row of any
+    ticker, and every validation row precedes every test row (GOOG starts in 2004, the others in 2000)."""
+    bounds = dict(
+        (split, (first, last))
+        for split, first, last in con.execute(
+            "select split, min(date), max(date) from main.mart_dataset_splits group by split"
+        ).fetchall()
+    )
+    assert bounds["train"][1] < bounds["validation"][0]
+    assert bounds["validation"][1] < bounds["test"][0]
+
+
 def test_training_parquet_matches_the_mart(con, built_warehouse: Path) -> None:
     files = sorted((built_warehouse / "training").glob("ticker=*/split=*/*.parquet"))
     assert len(files) == 4 * 3
