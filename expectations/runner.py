@@ -25,6 +25,8 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from expectations.suites import SuiteSpec
+from python_ingest import warehouse
+from python_ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +40,9 @@ class WarehouseBusyError(RuntimeError):
 
 def _connect_read_only(warehouse_file: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(warehouse_file), read_only=True)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise WarehouseBusyError(
-                f"cannot open warehouse {warehouse_file}: {str(error).splitlines()[0]}; check WAREHOUSE_DIR"
-            ) from None
-        holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(error))
-        who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
-        raise WarehouseBusyError(
-            f"warehouse {warehouse_file} is locked by {who}, probably a dbt build or the ingest CLI "
-            "writing it: run the suites when it has finished"
-        ) from error
+        return warehouse.connect(warehouse_file, read_only=True)
+    except IngestError as error:
+        raise WarehouseBusyError(str(error)) from None
 
 
 class Failure(BaseModel):

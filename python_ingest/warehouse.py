@@ -6,6 +6,7 @@ leaves the previous contents untouched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -60,7 +61,8 @@ class TickerLoad:
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a lock held by another process becomes a one-line IngestError."""
+    """Open the warehouse; a lock held by another process (named when DuckDB says which) or an
+    unreadable file becomes a one-line IngestError. Every CLI opens the warehouse through here."""
     if read_only and not path.exists():
         raise IngestError(f"warehouse {path} does not exist yet: run the ingest first")
     try:
@@ -70,8 +72,10 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise IngestError(f"cannot create warehouse folder {path.parent} ({exc.strerror or exc}): choose another --warehouse or WAREHOUSE_DIR") from None
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
+            holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(exc))
+            who = f", {holder.group(1)} (PID {holder.group(2)})" if holder else ""
             raise IngestError(
-                f"warehouse {path} is locked by another process (a BI tool, a dbt run or a DuckDB shell "
+                f"warehouse {path} is locked by another process{who} (a BI tool, a dbt run or a DuckDB shell "
                 "has the file open, even read-only): close it and retry"
             ) from None
         raise IngestError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from python_ingest import warehouse
+from python_ingest.errors import IngestError
 from python_ingest.settings import warehouse_path
 
 MARTS = ("mart_backtest_summary", "mart_signal_tracking", "fct_backtest_daily")
@@ -28,13 +30,9 @@ def open_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     if not path.exists():
         raise ReportError(f"warehouse {path} not found: run `python -m python_ingest` and `dbt build` first (or set WAREHOUSE_DIR)")
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise ReportError(
-                f"warehouse {path} is locked by another process (a dbt build or a tool with it open read-write): retry when it is done"
-            ) from None
-        raise ReportError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+        con = warehouse.connect(path, read_only=True)
+    except IngestError as exc:
+        raise ReportError(str(exc)) from None
     try:
         present = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
         missing = [m for m in MARTS if m not in present]
