@@ -39,9 +39,16 @@ logger = logging.getLogger("benchmarks.backtest_universe")
 
 BENCHMARK = "^GSPC"
 BACKTEST_SELECTION = [
-    "int_signals_buy_and_hold", "int_signals_sma_crossover", "int_signals", "int_backtest_positions",
-    "int_backtest_trades", "int_backtest_portfolio_daily", "fct_backtest_daily", "mart_backtest_summary",
-    "mart_signal_tracking", "snap_signal_validation",
+    "int_signals_buy_and_hold",
+    "int_signals_sma_crossover",
+    "int_signals",
+    "int_backtest_positions",
+    "int_backtest_trades",
+    "int_backtest_portfolio_daily",
+    "fct_backtest_daily",
+    "mart_backtest_summary",
+    "mart_signal_tracking",
+    "snap_signal_validation",
 ]
 
 
@@ -59,8 +66,13 @@ def synthetic_prices(tickers: int, years: int, seed: int) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    "ticker": symbol, "date": days.date, "open": close * (1 + spread / 2), "high": close * (1 + spread),
-                    "low": close * (1 - spread), "close": close, "adj_close": close,
+                    "ticker": symbol,
+                    "date": days.date,
+                    "open": close * (1 + spread / 2),
+                    "high": close * (1 + spread),
+                    "low": close * (1 - spread),
+                    "close": close,
+                    "adj_close": close,
                     "volume": rng.integers(100_000, 5_000_000, len(days)),
                 }
             )
@@ -116,7 +128,9 @@ def main() -> int:
     parser.add_argument("--tickers", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, default=None, help="use (and keep) this warehouse dir instead of a temp one")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="use (and keep) this warehouse dir instead of a temp one"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -126,23 +140,41 @@ def main() -> int:
         prices = synthetic_prices(args.tickers, args.years, args.seed)
         write_raw(warehouse_dir, prices)
         tickers = sorted(set(prices["ticker"]) - {BENCHMARK})
-        dbt_vars = json.dumps({
-            "tickers": tickers, "benchmark_ticker": BENCHMARK, "start": str(prices["date"].min()),
-            "end": str(prices["date"].max()), "enable_llm": False,
-        })
-        logger.info("raw.prices: %d rows (%d tickers + benchmark x %d days)", len(prices), len(tickers), prices["date"].nunique())
+        dbt_vars = json.dumps(
+            {
+                "tickers": tickers,
+                "benchmark_ticker": BENCHMARK,
+                "start": str(prices["date"].min()),
+                "end": str(prices["date"].max()),
+                "enable_llm": False,
+            }
+        )
+        logger.info(
+            "raw.prices: %d rows (%d tickers + benchmark x %d days)",
+            len(prices),
+            len(tickers),
+            prices["date"].nunique(),
+        )
 
-        wall, rss, _ = run_dbt(["run", "--select", "+int_prices_clean", "+int_signals_llm", "--vars", dbt_vars], warehouse_dir)
-        logger.info("upstream (staging, quality, clean, LLM source switched off): %.1f s wall, peak %.0f MiB", wall, rss / 1024)
+        wall, rss, _ = run_dbt(
+            ["run", "--select", "+int_prices_clean", "+int_signals_llm", "--vars", dbt_vars], warehouse_dir
+        )
+        logger.info(
+            "upstream (staging, quality, clean, LLM source switched off): %.1f s wall, peak %.0f MiB", wall, rss / 1024
+        )
 
         wall, rss, _ = run_dbt(["build", "--select", *BACKTEST_SELECTION, "--vars", dbt_vars], warehouse_dir)
         times = model_times(warehouse_dir)
         models = {uid: t for uid, t in times.items() if uid.startswith(("model.", "snapshot."))}
         tests = {uid: t for uid, t in times.items() if uid.startswith(("test.", "unit_test."))}
-        counts = row_counts(warehouse_dir, [m if not m.startswith("snap_") else f"main_snapshots.{m}" for m in BACKTEST_SELECTION])
+        counts = row_counts(
+            warehouse_dir, [m if not m.startswith("snap_") else f"main_snapshots.{m}" for m in BACKTEST_SELECTION]
+        )
         counts = {name.split(".")[-1]: n for name, n in counts.items()}
 
-        print(f"\nBacktest marts on {len(tickers)} tickers x {args.years} years ({len(prices):,} price rows), 2 strategies")
+        print(
+            f"\nBacktest marts on {len(tickers)} tickers x {args.years} years ({len(prices):,} price rows), 2 strategies"
+        )
         print(f"{'model':<32}{'rows':>14}{'seconds':>10}")
         for name in BACKTEST_SELECTION:
             uid = next((u for u in models if u.endswith("." + name)), None)
@@ -151,7 +183,9 @@ def main() -> int:
         model_seconds = sum(t for _, t in models.values())
         print(f"{'model time (sum)':<32}{'':>14}{model_seconds:>10.2f}")
         print(f"{'data + unit tests (sum)':<32}{len(tests):>14}{sum(t for _, t in tests.values()):>10.2f}")
-        print(f"dbt build wall: {wall:.1f} s   peak RSS of the dbt process: {rss / 1024:.0f} MiB   cores: {os.cpu_count()}")
+        print(
+            f"dbt build wall: {wall:.1f} s   peak RSS of the dbt process: {rss / 1024:.0f} MiB   cores: {os.cpu_count()}"
+        )
     return 0
 
 

@@ -23,9 +23,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ollama  # noqa: E402
+import ollama
 
-from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port  # noqa: E402
+from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
 
 logger = logging.getLogger("benchmarks.embedded_model_speed")
 
@@ -110,7 +110,7 @@ def report(rows: list[dict[str, float]], load_seconds: float | None, rss: float 
     eval_seconds = sum(row["eval_s"] for row in rows)
     prompt_tokens = sum(row["prompt_count"] for row in rows)
     prompt_seconds = sum(row["prompt_s"] for row in rows)
-    p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(f"model                {EMBEDDED_MODEL_NAME}")
     if load_seconds is not None:
         print(f"server ready in      {load_seconds:.2f} s (process start, hash, model load)")

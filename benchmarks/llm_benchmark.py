@@ -43,7 +43,17 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
 def dbt(args: list[str], warehouse: Path, env: dict[str, str]) -> dict[str, float]:
     """Run dbt and return each model's execution time from run_results.json."""
     target = warehouse / "target"
-    run([str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--log-path", str(warehouse / "logs")], env)
+    run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(warehouse / "logs"),
+        ],
+        env,
+    )
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"]) for r in results}
 
@@ -62,7 +72,9 @@ def stage_figures(warehouse: Path, cache_path: Path) -> dict[str, dict[str, Any]
                 "from llm_responses where stage = ?",
                 [STAGE_KEYS[stage]],
             ).fetchone()
-            figures[stage].update(cached=calls, requests=attempts, model_seconds=model_ns / 1e9, completion_tokens=tokens)
+            figures[stage].update(
+                cached=calls, requests=attempts, model_seconds=model_ns / 1e9, completion_tokens=tokens
+            )
     return figures
 
 
@@ -106,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg()[0]
     print(f"LLM stage benchmark: host {host}, {os.cpu_count()} CPUs, load average {load:.2f}, vars {dbt_vars}")
-    print(f"{'stage':<24}{'decisions':>10}{'requests':>10}{'stage s':>9}{'dec/s':>8}{'model s':>9}{'tok/s':>7}{'overhead':>10}{'cached s':>10}  statuses")
+    print(
+        f"{'stage':<24}{'decisions':>10}{'requests':>10}{'stage s':>9}{'dec/s':>8}{'model s':>9}{'tok/s':>7}{'overhead':>10}{'cached s':>10}  statuses"
+    )
     total_first = total_model = total_second = 0.0
     for stage in STAGES:
         f = figures[stage]

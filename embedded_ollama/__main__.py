@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=11434, help="port to bind, 0 for a free one (default 11434)")
     parser.add_argument("--num-ctx", type=int, default=DEFAULT_NUM_CTX, help="context window to allocate")
     parser.add_argument(
-        "--threads", type=int, default=default_threads(), help="CPU threads (default: every core, at most 4; use 1 when other busy processes share the cores)"
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="CPU threads (default: every core, at most 4; use 1 when other busy processes share the cores)",
     )
     parser.add_argument(
         "--cache-prompt",

@@ -11,6 +11,7 @@ This module does not import ``xllamacpp``: the model lives in the child process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -113,10 +114,8 @@ class EmbeddedHandle:
                 self.process.wait(timeout=timeout)
         if self.process.returncode in (0, -15):  # clean exit: drop the log and its temp dir
             self.log_path.unlink(missing_ok=True)
-            try:
+            with contextlib.suppress(OSError):
                 self.log_path.parent.rmdir()
-            except OSError:
-                pass
         logger.info("embedded Ollama at %s stopped", self.host)
 
     def __enter__(self) -> EmbeddedHandle:

@@ -376,10 +376,7 @@ class GenerationTally:
         self._record_meta(result)
         choice = (result.get("choices") or [{}])[0]
         self.finish_reason = choice.get("finish_reason")
-        if self.kind == "chat":
-            text = (choice.get("message") or {}).get("content") or ""
-        else:
-            text = choice.get("text") or ""
+        text = (choice.get("message") or {}).get("content") or "" if self.kind == "chat" else choice.get("text") or ""
         self.text_parts = [text]
 
     def _record_meta(self, chunk: dict[str, Any]) -> None:

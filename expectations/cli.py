@@ -22,17 +22,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the built DuckDB warehouse with the Great Expectations suites in expectations/suites/, "
         "print a per-suite table, write GX Data Docs and exit 1 if any suite fails or its table is missing.",
     )
-    parser.add_argument("--warehouse-dir", type=Path, default=None,
-                        help="folder holding warehouse.duckdb (default: $WAREHOUSE_DIR, else ./data)")
-    parser.add_argument("--suites", nargs="+", metavar="LAYER_OR_SUITE", default=None,
-                        help=f"only these layers ({', '.join(LAYERS)}) or suite names (default: all)")
-    parser.add_argument("--docs-dir", type=Path, default=None,
-                        help="where to write Data Docs (default: <warehouse-dir>/data_docs)")
+    parser.add_argument(
+        "--warehouse-dir",
+        type=Path,
+        default=None,
+        help="folder holding warehouse.duckdb (default: $WAREHOUSE_DIR, else ./data)",
+    )
+    parser.add_argument(
+        "--suites",
+        nargs="+",
+        metavar="LAYER_OR_SUITE",
+        default=None,
+        help=f"only these layers ({', '.join(LAYERS)}) or suite names (default: all)",
+    )
+    parser.add_argument(
+        "--docs-dir", type=Path, default=None, help="where to write Data Docs (default: <warehouse-dir>/data_docs)"
+    )
     parser.add_argument("--no-docs", action="store_true", help="skip building Data Docs")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="report suites whose table is not built as SKIPPED instead of failing")
-    parser.add_argument("--vars", default=None,
-                        help="YAML/JSON mapping overriding dbt_project.yml vars, as given to `dbt build --vars`")
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="report suites whose table is not built as SKIPPED instead of failing",
+    )
+    parser.add_argument(
+        "--vars", default=None, help="YAML/JSON mapping overriding dbt_project.yml vars, as given to `dbt build --vars`"
+    )
     parser.add_argument("--list", action="store_true", help="list the suites and their tables, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -41,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 def render_table(outcomes: list[SuiteOutcome], out: TextIO) -> None:
     """A fixed-width pass/fail table, then the first failures of each failing suite."""
     header = ("layer", "suite", "relation", "rows", "batches", "checks", "failed", "status")
-    rows = [(o.layer, o.suite, o.relation, str(o.rows), str(o.batches), str(o.evaluated), str(o.failed), o.status)
-            for o in outcomes]
+    rows = [
+        (o.layer, o.suite, o.relation, str(o.rows), str(o.batches), str(o.evaluated), str(o.failed), o.status)
+        for o in outcomes
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out.write(line.format(*header) + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in rows:
@@ -63,7 +79,9 @@ def render_table(outcomes: list[SuiteOutcome], out: TextIO) -> None:
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("great_expectations", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

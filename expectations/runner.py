@@ -89,8 +89,13 @@ def _batches(spec: SuiteSpec, frame: pd.DataFrame) -> list[tuple[str, pd.DataFra
         return [("all rows", frame)]
     groups = frame.groupby(spec.batch_by, sort=True, dropna=False)
     return [
-        (", ".join(f"{c}={'none' if pd.isna(v) else v}" for c, v in zip(spec.batch_by, key if isinstance(key, tuple) else (key,))),
-         part.reset_index(drop=True))
+        (
+            ", ".join(
+                f"{c}={'none' if pd.isna(v) else v}"
+                for c, v in zip(spec.batch_by, key if isinstance(key, tuple) else (key,), strict=False)
+            ),
+            part.reset_index(drop=True),
+        )
         for key, part in groups
     ]
 
@@ -115,7 +120,9 @@ def _condition_text(condition: Any) -> str:
 
 def _describe_failure(batch: str, result: Any) -> Failure:
     config = result.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "column", "row_condition", "condition_parser")}
+    kwargs = {
+        k: v for k, v in config.kwargs.items() if k not in ("batch_id", "column", "row_condition", "condition_parser")
+    }
     outcome = result.result or {}
     parts = [f"expected {kwargs}"]
     if config.kwargs.get("row_condition"):
@@ -134,7 +141,9 @@ def _prepare_docs_dir(docs_dir: Path) -> None:
     """Replace the Data Docs of an earlier run, but never delete a folder we did not write."""
     if docs_dir.exists() and any(docs_dir.iterdir()):
         if not (docs_dir / DOCS_MARKER).exists():
-            raise FileExistsError(f"{docs_dir} is not empty and was not written by `python -m expectations`; pick another --docs-dir")
+            raise FileExistsError(
+                f"{docs_dir} is not empty and was not written by `python -m expectations`; pick another --docs-dir"
+            )
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     (docs_dir / DOCS_MARKER).write_text("Data Docs written by `python -m expectations`; replaced on every run.\n")
@@ -149,7 +158,9 @@ def run_suites(
 ) -> list[SuiteOutcome]:
     """Validate every suite against ``warehouse_file`` (opened read-only) and build Data Docs."""
     if not warehouse_file.exists():
-        raise FileNotFoundError(f"no warehouse at {warehouse_file}: run `python -m python_ingest` and `dbt build` first")
+        raise FileNotFoundError(
+            f"no warehouse at {warehouse_file}: run `python -m python_ingest` and `dbt build` first"
+        )
     outcomes: list[SuiteOutcome] = []
     # connect first: a locked warehouse must not cost the Data Docs of the last run
     with _connect_read_only(warehouse_file) as con, tempfile.TemporaryDirectory(prefix="gx_context_") as context_root:
@@ -176,25 +187,43 @@ def run_suites(
     return outcomes
 
 
-def _run_one(context, datasource, con, spec: SuiteSpec, existing: set[str], parameters: dict[str, Any],
-             run_time: dt.datetime, allow_missing: bool) -> SuiteOutcome:
+def _run_one(
+    context,
+    datasource,
+    con,
+    spec: SuiteSpec,
+    existing: set[str],
+    parameters: dict[str, Any],
+    run_time: dt.datetime,
+    allow_missing: bool,
+) -> SuiteOutcome:
     base = {"suite": spec.name, "layer": spec.layer, "relation": spec.relation}
     if spec.relation not in existing:
-        return SuiteOutcome(**base, status="SKIPPED" if allow_missing else "MISSING",
-                            message=f"table {spec.relation} is not in the warehouse (model not built yet?)")
+        return SuiteOutcome(
+            **base,
+            status="SKIPPED" if allow_missing else "MISSING",
+            message=f"table {spec.relation} is not in the warehouse (model not built yet?)",
+        )
     unknown = sorted(spec.parameter_names() - set(parameters))
     if unknown:
-        return SuiteOutcome(**base, status="ERROR",
-                            message=f"suite uses $PARAMETER(s) that are not dbt vars: {', '.join(unknown)}")
+        return SuiteOutcome(
+            **base, status="ERROR", message=f"suite uses $PARAMETER(s) that are not dbt vars: {', '.join(unknown)}"
+        )
     frame = _read_relation(con, spec)
     missing_columns = [c for c in spec.order_by + spec.batch_by if c not in frame.columns]
     if missing_columns:
-        return SuiteOutcome(**base, status="ERROR", rows=len(frame),
-                            message=f"meta.order_by/batch_by name columns not in {spec.relation}: {missing_columns}")
+        return SuiteOutcome(
+            **base,
+            status="ERROR",
+            rows=len(frame),
+            message=f"meta.order_by/batch_by name columns not in {spec.relation}: {missing_columns}",
+        )
     suite = context.suites.add(spec.to_gx_suite(parameters))
     asset = datasource.add_dataframe_asset(spec.name)
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=spec.name, data=asset.add_batch_definition_whole_dataframe("whole table"), suite=suite)
+        gx.ValidationDefinition(
+            name=spec.name, data=asset.add_batch_definition_whole_dataframe("whole table"), suite=suite
+        )
     )
     outcome = SuiteOutcome(**base, status="PASS", rows=len(frame))
     for label, part in _batches(spec, frame):

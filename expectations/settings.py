@@ -36,7 +36,9 @@ def parse_vars_option(text: str | None) -> dict[str, Any]:
     try:
         parsed = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"--vars is not valid YAML/JSON ({str(exc).splitlines()[0]}): e.g. --vars '{{min_trading_days: 60}}'") from None
+        raise ValueError(
+            f"--vars is not valid YAML/JSON ({str(exc).splitlines()[0]}): e.g. --vars '{{min_trading_days: 60}}'"
+        ) from None
     if not isinstance(parsed, dict):
         raise ValueError(f"--vars must be a YAML/JSON mapping, got: {text!r}")
     return parsed

@@ -3,10 +3,10 @@
 Each file ``suites/<layer>/<name>.json`` is an ExpectationSuite as GX serialises it. Its ``meta``
 says which warehouse relation it validates and how to batch it:
 
-* ``relation``  – ``schema.table`` in the DuckDB warehouse (required);
-* ``order_by``  – row order of the dataframe, for order-sensitive expectations such as
+* ``relation``  - ``schema.table`` in the DuckDB warehouse (required);
+* ``order_by``  - row order of the dataframe, for order-sensitive expectations such as
   ``expect_column_values_to_be_increasing`` (default: no order);
-* ``batch_by``  – columns whose distinct values each get their own batch (e.g. ``["ticker"]``
+* ``batch_by``  - columns whose distinct values each get their own batch (e.g. ``["ticker"]``
   validates every ticker separately, so "dates increase" means "within a ticker").
 """
 
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import great_expectations as gx
 from great_expectations.core.suite_parameters import parse_suite_parameter
@@ -108,11 +109,7 @@ def load_suite(path: Path) -> SuiteSpec:
 
 def load_suites(selection: list[str] | None = None, suites_dir: Path = SUITES_DIR) -> list[SuiteSpec]:
     """All suite files in layer order; ``selection`` keeps those whose layer or name is listed."""
-    specs = [
-        load_suite(path)
-        for layer in LAYERS
-        for path in sorted((suites_dir / layer).glob("*.json"))
-    ]
+    specs = [load_suite(path) for layer in LAYERS for path in sorted((suites_dir / layer).glob("*.json"))]
     if selection:
         wanted = set(selection)
         unknown = wanted - {s.layer for s in specs} - {s.name for s in specs}

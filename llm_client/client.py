@@ -158,7 +158,7 @@ def ask_structured(
             raw_text=raw_text,
             error=error,
             attempts=attempts,
-            latency_ms=int(round((time.perf_counter() - started) * 1000)),
+            latency_ms=round((time.perf_counter() - started) * 1000),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             model_ns=model_ns,
@@ -169,7 +169,9 @@ def ask_structured(
         attempts += 1
         try:
             reply = with_backoff(
-                lambda: client.chat(model=model, messages=conversation, format=schema, options=options, stream=False),
+                lambda conversation=conversation: client.chat(
+                    model=model, messages=conversation, format=schema, options=options, stream=False
+                ),
                 connection_retries,
                 backoff_seconds,
                 f"chat with {model}",

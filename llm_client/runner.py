@@ -128,7 +128,9 @@ def _row(
     return row
 
 
-def _record(outcome: Outcome, spec: StageSpec, info: ModelInfo, phash: str, options_json: str, key: str) -> dict[str, Any]:
+def _record(
+    outcome: Outcome, spec: StageSpec, info: ModelInfo, phash: str, options_json: str, key: str
+) -> dict[str, Any]:
     return {
         "cache_key": key,
         "stage": spec.stage,
@@ -187,7 +189,11 @@ def run_stage(
         if upstream_unavailable:
             logger.info("%s: LLM stages disabled, %d rows marked llm_unavailable", spec.name, len(requests))
         else:
-            logger.warning("%s: LLM stages are disabled (var enable_llm = false); %d rows marked llm_unavailable", spec.name, len(requests))
+            logger.warning(
+                "%s: LLM stages are disabled (var enable_llm = false); %d rows marked llm_unavailable",
+                spec.name,
+                len(requests),
+            )
         return _unavailable_rows(spec, requests, settings, "LLM stages disabled (var enable_llm = false)")
 
     client = make_client(settings.host, timeout=settings.timeouts[spec.stage])
@@ -197,16 +203,16 @@ def run_stage(
         if settings.fail_fast:
             raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc
         if upstream_unavailable:
-            logger.info("%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests))
+            logger.info(
+                "%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests)
+            )
         else:
             logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), exc)
         return _unavailable_rows(spec, requests, settings, str(exc))
 
     options = settings.ollama_options(spec.stage)
     contexts = [{**spec.validation_context, **r.context} for r in requests]
-    key_options = [
-        {**options, "max_retries": settings.max_retries, "validation": context} for context in contexts
-    ]
+    key_options = [{**options, "max_retries": settings.max_retries, "validation": context} for context in contexts]
     hashes = [prompt_hash(r.messages) if r.messages is not None else None for r in requests]
     keys = [
         cache_key(info.digest, h, SCHEMA_VERSION, ko) if h is not None else None
@@ -229,10 +235,31 @@ def run_stage(
         pending = [i for i, r in enumerate(records) if r is None]
         logger.info(
             "%s: %d decisions, %d cache hits, %d LLM calls to make with %s (%s) at %s",
-            spec.name, len(requests), stats.cache_hits, len(pending), info.name, info.digest[:12], host,
+            spec.name,
+            len(requests),
+            stats.cache_hits,
+            len(pending),
+            info.name,
+            info.digest[:12],
+            host,
         )
         if pending:
-            _call_pending(spec, requests, settings, info, client, contexts, options, key_options, hashes, keys, records, pending, cache, stats)
+            _call_pending(
+                spec,
+                requests,
+                settings,
+                info,
+                client,
+                contexts,
+                options,
+                key_options,
+                hashes,
+                keys,
+                records,
+                pending,
+                cache,
+                stats,
+            )
     finally:
         if cache is not None:
             cache.close()
@@ -318,14 +345,18 @@ def _call_pending(
                 done += 1
                 progress.update(1)
             now = time.perf_counter()
-            if futures or queue:
-                if now - last_log >= 5.0:
-                    elapsed = now - started
-                    eta = elapsed / done * (len(pending) - done) if done else float("nan")
-                    logger.info(
-                        "%s: %d/%d calls done, %.2f calls/s, ETA %.0f s", spec.name, done, len(pending), done / elapsed, eta
-                    )
-                    last_log = now
+            if (futures or queue) and now - last_log >= 5.0:
+                elapsed = now - started
+                eta = elapsed / done * (len(pending) - done) if done else float("nan")
+                logger.info(
+                    "%s: %d/%d calls done, %.2f calls/s, ETA %.0f s",
+                    spec.name,
+                    done,
+                    len(pending),
+                    done / elapsed,
+                    eta,
+                )
+                last_log = now
             if unavailable is not None:
                 # the server went away mid-run: do not wait for backoffs on every remaining row
                 if settings.fail_fast:

@@ -139,9 +139,7 @@ def risk_assessment(context: Sequence[Row], signals: Sequence[Row], settings: Ll
                 messages=risk_messages(positions, settings.blind, settings.max_position_size),
             )
         )
-    spec = StageSpec(
-        "llm_risk_assessment", "risk", RiskAssessment, {"max_position_size": settings.max_position_size}
-    )
+    spec = StageSpec("llm_risk_assessment", "risk", RiskAssessment, {"max_position_size": settings.max_position_size})
     rows = run_stage(spec, requests, settings, upstream_unavailable=_all_unavailable(signals))
     for row in rows:
         if row["concerns"] is not None:

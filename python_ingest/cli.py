@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark ticker loaded with the others (empty string to skip)",
     )
     parser.add_argument("--refresh", action="store_true", help="fetch again even if the range is loaded")
-    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)")
+    parser.add_argument(
+        "--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
 
@@ -60,8 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         check_date_range(start, end)
         source_order = parse_sources(args.source)
         loads = ingest(
-            tickers, start, end, source_order, args.warehouse or settings.warehouse_path(),
-            refresh=args.refresh, csv_dir=args.csv_dir,
+            tickers,
+            start,
+            end,
+            source_order,
+            args.warehouse or settings.warehouse_path(),
+            refresh=args.refresh,
+            csv_dir=args.csv_dir,
         )
     except IngestError as exc:
         log.error("error: %s", exc)
@@ -75,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error(
             "error: no data for %s from %s in %s..%s; check the symbol and dates, or add a fallback source "
             "(e.g. --source yahoo,sample); the other tickers were stored",
-            ", ".join(failed), args.source, start, end,
+            ", ".join(failed),
+            args.source,
+            start,
+            end,
         )
         return 1
     return 0

@@ -51,11 +51,15 @@ def normalize_price_frame(frame: pd.DataFrame | None, ticker: str, start: date, 
         flat = flat.rename(columns=_column_key)
     if "adj_close" not in flat.columns and "close" in flat.columns:
         # said out loud: a split in such data shows up as a crash in every return downstream
-        log.warning("%s: no adj_close column, using close as adjusted close (splits and dividends not adjusted)", ticker)
+        log.warning(
+            "%s: no adj_close column, using close as adjusted close (splits and dividends not adjusted)", ticker
+        )
         flat["adj_close"] = flat["close"]
     missing = [c for c in CANONICAL_COLUMNS if c not in flat.columns]
     if missing:
-        raise IngestError(f"{ticker}: price data lacks column(s) {', '.join(missing)}; expected {', '.join(CANONICAL_COLUMNS)}")
+        raise IngestError(
+            f"{ticker}: price data lacks column(s) {', '.join(missing)}; expected {', '.join(CANONICAL_COLUMNS)}"
+        )
 
     out = flat[CANONICAL_COLUMNS].copy()
     try:

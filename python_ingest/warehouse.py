@@ -69,7 +69,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path), read_only=read_only)
     except OSError as exc:
-        raise IngestError(f"cannot create warehouse folder {path.parent} ({exc.strerror or exc}): choose another --warehouse or WAREHOUSE_DIR") from None
+        raise IngestError(
+            f"cannot create warehouse folder {path.parent} ({exc.strerror or exc}): choose another --warehouse or WAREHOUSE_DIR"
+        ) from None
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(exc))
@@ -139,8 +141,18 @@ def write_run(
                 load.rows = _write_prices(con, load, start, end, ingested_at, refresh)
             con.execute(
                 "insert into raw.ingest_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, load.ticker, load.source, load.status, load.rows, load.error,
-                 load.started_at, load.finished_at, start, end],
+                [
+                    run_id,
+                    load.ticker,
+                    load.source,
+                    load.status,
+                    load.rows,
+                    load.error,
+                    load.started_at,
+                    load.finished_at,
+                    start,
+                    end,
+                ],
             )
         con.execute("commit")
     except BaseException:

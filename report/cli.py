@@ -20,12 +20,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m report", description=__doc__.splitlines()[0].strip("`"))
     parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="default: text")
     parser.add_argument(
-        "--output", type=Path, default=None,
+        "--output",
+        type=Path,
+        default=None,
         help="write here instead of stdout (html default: $WAREHOUSE_DIR/report.html)",
     )
-    parser.add_argument("--strategy", action="append", default=None, help="only this strategy (repeatable); default all")
-    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)")
-    parser.add_argument("--ready-limit", type=_non_negative, default=50, help="text: list at most this many ready signals")
+    parser.add_argument(
+        "--strategy", action="append", default=None, help="only this strategy (repeatable); default all"
+    )
+    parser.add_argument(
+        "--warehouse", type=Path, default=None, help="DuckDB file (default $WAREHOUSE_DIR/warehouse.duckdb)"
+    )
+    parser.add_argument(
+        "--ready-limit", type=_non_negative, default=50, help="text: list at most this many ready signals"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
 
@@ -52,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.strategy and not report.summary and not report.tracking.total_signals:
                 raise ReportError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
             if args.format == "text":
-                output = render_text(report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌"))
+                output = render_text(
+                    report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌")
+                )
             elif args.format == "json":
                 output = json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
             else:

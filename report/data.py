@@ -89,8 +89,7 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
         TickerSummary(**row)
         for row in fetch(
             con,
-            f"select * from mart_backtest_summary where {where} "
-            "order by strategy, ticker = 'PORTFOLIO', ticker",
+            f"select * from mart_backtest_summary where {where} order by strategy, ticker = 'PORTFOLIO', ticker",
             params,
         )
     ]

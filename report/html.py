@@ -38,7 +38,9 @@ def _thin(points: Sequence[DailyPoint]) -> list[DailyPoint]:
     return thinned
 
 
-def _scales(dates: Sequence[date], values: Sequence[float]) -> tuple[Callable[[date], float], Callable[[float], float], float, float]:
+def _scales(
+    dates: Sequence[date], values: Sequence[float]
+) -> tuple[Callable[[date], float], Callable[[float], float], float, float]:
     d0, d1 = dates[0].toordinal(), max(dates[-1].toordinal(), dates[0].toordinal() + 1)
     lo, hi = min(values), max(values)
     if hi - lo < 1e-12:
@@ -68,7 +70,9 @@ def _polyline(points: Sequence[tuple[float, float]], color: str, width: float = 
 def _legend(items: Sequence[tuple[str, str]]) -> str:
     out, x = [], WIDTH - PAD_RIGHT - 150 * len(items)
     for label, color in items:
-        out.append(f'<rect x="{x}" y="6" width="12" height="3" fill="{color}"/><text x="{x + 16}" y="11" font-size="10">{html.escape(label)}</text>')
+        out.append(
+            f'<rect x="{x}" y="6" width="12" height="3" fill="{color}"/><text x="{x + 16}" y="11" font-size="10">{html.escape(label)}</text>'
+        )
         x += 150
     return "".join(out)
 
@@ -87,7 +91,7 @@ def equity_chart(points: Sequence[DailyPoint], title: str) -> str:
     dates = [p.date for p in pts]
     x, y, lo, hi = _scales(dates, [_log(p.equity) for p in pts] + [_log(p.buy_hold_equity) for p in pts])
     return _svg(
-        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10 ** v:,.0f}")
+        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10**v:,.0f}")
         + _polyline([(x(p.date), y(_log(p.buy_hold_equity))) for p in pts], COLORS["buy_hold"], dash="4 3")
         + _polyline([(x(p.date), y(_log(p.equity))) for p in pts], COLORS["strategy"])
         + _legend([("strategy equity", COLORS["strategy"]), ("buy and hold", COLORS["buy_hold"])])
@@ -130,7 +134,7 @@ def signal_chart(points: Sequence[DailyPoint], signals: Sequence[SignalMark], ti
             f'fill="{color}" text-anchor="middle"><title>{tip}</title>{glyph}</text>'
         )
     return _svg(
-        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10 ** v:,.2f}")
+        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10**v:,.2f}")
         + _polyline([(x(p.date), y(_log(p.adj_close))) for p in pts], COLORS["price"], width=1.0)
         + "".join(marks)
         + _legend([("adj close", COLORS["price"]), ("▲ BUY ▼ SELL ● HOLD", "#fff")])
@@ -140,11 +144,24 @@ def signal_chart(points: Sequence[DailyPoint], signals: Sequence[SignalMark], ti
 def _summary_table(rows: Sequence[TickerSummary]) -> str:
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("Ticker", "Total%", "Annual%", "Buy&amp;hold annual%", "Alpha%", "Sharpe", "Sortino", "MaxDD%",
-                  "Win rate%", "Trades", "Exposure%", "Valid")
+        for h in (
+            "Ticker",
+            "Total%",
+            "Annual%",
+            "Buy&amp;hold annual%",
+            "Alpha%",
+            "Sharpe",
+            "Sortino",
+            "MaxDD%",
+            "Win rate%",
+            "Trades",
+            "Exposure%",
+            "Valid",
+        )
     )
     body = []
     for r in rows:
+
         def pct(v: float | None) -> str:
             return f"{v * 100:.2f}" if v is not None else "n/a"
 
@@ -195,6 +212,8 @@ def render_html(
             parts.append(equity_chart(points, f"{strategy} / {r.ticker}: equity vs buy and hold"))
             parts.append(drawdown_chart(points, f"{strategy} / {r.ticker}: drawdown"))
             if r.ticker != "PORTFOLIO":
-                parts.append(signal_chart(points, signals(strategy, r.ticker), f"{strategy} / {r.ticker}: price and signals"))
+                parts.append(
+                    signal_chart(points, signals(strategy, r.ticker), f"{strategy} / {r.ticker}: price and signals")
+                )
     parts.append("</body></html>")
     return "\n".join(parts)

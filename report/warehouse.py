@@ -28,7 +28,9 @@ def default_path() -> Path:
 def open_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection; a missing file, a lock or a missing mart becomes a ReportError."""
     if not path.exists():
-        raise ReportError(f"warehouse {path} not found: run `python -m python_ingest` and `dbt build` first (or set WAREHOUSE_DIR)")
+        raise ReportError(
+            f"warehouse {path} not found: run `python -m python_ingest` and `dbt build` first (or set WAREHOUSE_DIR)"
+        )
     try:
         con = warehouse.connect(path, read_only=True)
     except IngestError as exc:
@@ -46,4 +48,4 @@ def open_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[dict[str, object]]:
     cursor = con.execute(sql, params or [])
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]

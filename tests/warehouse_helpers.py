@@ -22,7 +22,9 @@ def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str
         [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"python -m {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"python -m {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -30,9 +32,21 @@ def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str
     """Run the real ``dbt`` CLI from the project dir against ``warehouse_dir``."""
     full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
     result = subprocess.run(
-        [str(BIN_DIR / "dbt"), *args, "--target-path", str(warehouse_dir / "target"), "--log-path", str(warehouse_dir / "logs")],
-        cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True,
+        [
+            str(BIN_DIR / "dbt"),
+            *args,
+            "--target-path",
+            str(warehouse_dir / "target"),
+            "--log-path",
+            str(warehouse_dir / "logs"),
+        ],
+        cwd=PROJECT_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+        raise AssertionError(
+            f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+        )
     return result

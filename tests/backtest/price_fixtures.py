@@ -71,7 +71,7 @@ def write_prices(warehouse_dir: Path, prices: dict[str, list[float]], start: dat
         now = datetime(2024, 1, 1)
         rows = []
         for ticker, series in prices.items():
-            for day, price in zip(business_days(start, len(series)), series):
+            for day, price in zip(business_days(start, len(series)), series, strict=False):
                 rows.append((ticker, day, price, price, price, price, price, 1000, "csv", now))
         con.executemany("insert into raw.prices values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
@@ -87,6 +87,6 @@ def query(warehouse_dir: Path, sql: str) -> list[dict[str, object]]:
     try:
         cursor = con.execute(sql)
         names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
     finally:
         con.close()

@@ -61,7 +61,9 @@ def buy_and_hold_signals(dates: list[date]) -> list[tuple[date, str, float]]:
     return [(dates[0], "BUY", 1.0)]
 
 
-def sma_crossover_signals(dates: list[date], prices: list[float], fast: int, slow: int) -> list[tuple[date, str, float]]:
+def sma_crossover_signals(
+    dates: list[date], prices: list[float], fast: int, slow: int
+) -> list[tuple[date, str, float]]:
     def sma(window: int, i: int) -> float | None:
         return sum(prices[i - window + 1 : i + 1]) / window if i >= window - 1 else None
 
@@ -127,7 +129,7 @@ def run_portfolio(per_ticker: dict[str, Series], cfg: Settings) -> Series:
     """Capped equal weight across tickers in the market each day, rebalanced to target, rest in cash."""
     out = Series()
     all_dates = sorted({d for s in per_ticker.values() for d in s.dates})
-    previous_weight = {t: 0.0 for t in per_ticker}
+    previous_weight = dict.fromkeys(per_ticker, 0.0)
     for d in all_dates:
         present = {t: s.dates.index(d) for t, s in per_ticker.items() if d in s.dates}
         in_market = [t for t, i in present.items() if per_ticker[t].positions[i] != 0]
@@ -173,7 +175,7 @@ def metrics(s: Series, cfg: Settings, benchmark: dict[date, float]) -> dict[str,
     excess = [r - cfg.daily_rf for r in s.strategy_returns]
     std = statistics.stdev(excess) if n > 1 else 0.0
     downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in excess) / n)
-    pairs = [(x, benchmark[d] - cfg.daily_rf) for d, x in zip(s.dates, excess) if d in benchmark]
+    pairs = [(x, benchmark[d] - cfg.daily_rf) for d, x in zip(s.dates, excess, strict=False) if d in benchmark]
     xs, bs = [p[0] for p in pairs], [p[1] for p in pairs]
     mean_x, mean_b = sum(xs) / len(xs), sum(bs) / len(bs)
     var_b = sum((b - mean_b) ** 2 for b in bs) / len(bs)

@@ -55,13 +55,17 @@ def test_every_row_matches_empyrical(frames: tuple[pd.DataFrame, pd.DataFrame, p
             "buy_hold_annual_return": empyrical.annual_return(days["daily_return"].to_numpy()),
         }
         aligned = pd.concat([pd.Series(r, index=days["date"].to_list()), benchmark], axis=1, join="inner")
-        wanted["capm_alpha"], wanted["beta"] = empyrical.alpha_beta(aligned.iloc[:, 0].to_numpy(), aligned.iloc[:, 1].to_numpy())
+        wanted["capm_alpha"], wanted["beta"] = empyrical.alpha_beta(
+            aligned.iloc[:, 0].to_numpy(), aligned.iloc[:, 1].to_numpy()
+        )
         for name, value in wanted.items():
             assert close(row[name], value), f"{label} {name}: mart {row[name]!r}, empyrical {value!r}"
         assert close(row["alpha"], wanted["annual_return"] - wanted["buy_hold_annual_return"]), label
 
 
-def test_buy_and_hold_baseline_is_the_price_minus_one_entry_fee(frames: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+def test_buy_and_hold_baseline_is_the_price_minus_one_entry_fee(
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.Series],
+) -> None:
     summary, daily, _ = frames
     rows = summary[(summary["strategy"] == "buy_and_hold") & (summary["ticker"] != "PORTFOLIO")]
     assert sorted(rows["ticker"]) == ["AAPL", "GOOG", "IBM", "MSFT"]

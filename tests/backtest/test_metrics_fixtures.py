@@ -6,12 +6,12 @@ Python loops of reference_backtest, and a few numbers are pinned to values worke
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import run_dbt
 from price_fixtures import BENCHMARK, business_days, fixture_prices, fixture_vars, query, vars_arg, write_prices
 from reference_backtest import (
     Settings,
@@ -22,16 +22,36 @@ from reference_backtest import (
     simple_returns,
     sma_crossover_signals,
 )
+from warehouse_helpers import run_dbt
 
 pytestmark = pytest.mark.slow
 
 TICKERS = ["FLAT", "RISE", "CRASH", "ALT", "WAVE"]
 SETTINGS = Settings(sma_fast_window=3, sma_slow_window=5)
 METRICS = [
-    "trading_days", "final_equity", "total_return", "annual_return", "annual_volatility", "sharpe_ratio",
-    "sortino_ratio", "max_drawdown", "calmar_ratio", "buy_hold_return", "buy_hold_annual_return", "alpha",
-    "beta", "capm_alpha", "win_rate", "trades", "exposure", "turnover", "passes_min_return", "beats_buy_hold",
-    "passes_min_days", "passes_sharpe", "passes_capital",
+    "trading_days",
+    "final_equity",
+    "total_return",
+    "annual_return",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "calmar_ratio",
+    "buy_hold_return",
+    "buy_hold_annual_return",
+    "alpha",
+    "beta",
+    "capm_alpha",
+    "win_rate",
+    "trades",
+    "exposure",
+    "turnover",
+    "passes_min_return",
+    "beats_buy_hold",
+    "passes_min_days",
+    "passes_sharpe",
+    "passes_capital",
 ]
 
 
@@ -52,7 +72,7 @@ def summary(fixture_warehouse: Path) -> dict[tuple[str, str], dict[str, object]]
 def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[str, object]]:
     prices = fixture_prices()
     dates = business_days(date(2020, 1, 6), len(prices["FLAT"]))
-    benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK])))
+    benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK]), strict=False))
     expected = {}
     for strategy in ("buy_and_hold", "sma_crossover"):
         per_ticker = {}
@@ -60,7 +80,9 @@ def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[
             if strategy == "buy_and_hold":
                 signals = buy_and_hold_signals(dates)
             else:
-                signals = sma_crossover_signals(dates, prices[ticker], settings.sma_fast_window, settings.sma_slow_window)
+                signals = sma_crossover_signals(
+                    dates, prices[ticker], settings.sma_fast_window, settings.sma_slow_window
+                )
             series = run_ticker(dates, prices[ticker], signals, settings)
             if series.dates:
                 per_ticker[ticker] = series
@@ -108,7 +130,9 @@ def test_one_crash_is_the_max_drawdown(summary: dict) -> None:
 
 def test_alternating_days_compound_to_099_per_pair(summary: dict) -> None:
     row = summary[("buy_and_hold", "ALT")]
-    assert row["total_return"] == pytest.approx((1.1 - 0.0005) * 0.9 * 0.99**21 - 1, rel=1e-12)  # fee subtracted on day 1
+    assert row["total_return"] == pytest.approx(
+        (1.1 - 0.0005) * 0.9 * 0.99**21 - 1, rel=1e-12
+    )  # fee subtracted on day 1
     returns = [0.1 - 0.0005] + [(-0.1 if i % 2 else 0.1) for i in range(1, 44)]
     mean = sum(returns) / 44
     std = math.sqrt(sum((r - mean) ** 2 for r in returns) / 43)
@@ -152,7 +176,7 @@ def test_sma_crossover_signals_are_dated_on_crossings_and_alternate(fixture_ware
     )
     assert [(r["signal_date"], r["action"]) for r in got] == [(d, a) for d, a, _ in wanted]
     assert len(got) >= 4
-    assert all(a["action"] != b["action"] for a, b in zip(got, got[1:]))
+    assert all(a["action"] != b["action"] for a, b in itertools.pairwise(got))
 
 
 def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: Path) -> None:
@@ -174,8 +198,13 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
 
 
 SHORT_SETTINGS = Settings(
-    sma_fast_window=3, sma_slow_window=5, allow_short=True, transaction_cost_bps=10.0, risk_free_rate=0.02,
-    max_position_size=0.3, initial_capital=50000.0,
+    sma_fast_window=3,
+    sma_slow_window=5,
+    allow_short=True,
+    transaction_cost_bps=10.0,
+    risk_free_rate=0.02,
+    max_position_size=0.3,
+    initial_capital=50000.0,
 )
 
 
@@ -184,10 +213,15 @@ def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory:
     warehouse_dir = tmp_path_factory.mktemp("backtest_fixtures_short")
     write_prices(warehouse_dir, fixture_prices())
     overrides = {
-        "allow_short": True, "transaction_cost_bps": 10, "risk_free_rate": 0.02, "max_position_size": 0.3,
+        "allow_short": True,
+        "transaction_cost_bps": 10,
+        "risk_free_rate": 0.02,
+        "max_position_size": 0.3,
         "initial_capital": 50000,
     }
-    run_dbt(["build", "--select", "+mart_backtest_summary", *vars_arg(fixture_vars(TICKERS, **overrides))], warehouse_dir)
+    run_dbt(
+        ["build", "--select", "+mart_backtest_summary", *vars_arg(fixture_vars(TICKERS, **overrides))], warehouse_dir
+    )
     summary = {(r["strategy"], r["ticker"]): r for r in query(warehouse_dir, "select * from mart_backtest_summary")}
     expected = reference_rows(SHORT_SETTINGS)
     assert set(summary) == set(expected)

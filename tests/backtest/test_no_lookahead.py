@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse_helpers import run_cli, run_dbt
 from price_fixtures import query, vars_arg
+from warehouse_helpers import run_cli, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,9 @@ def snapshot(warehouse_dir: Path) -> dict[str, list[tuple]]:
         ),
         "after": "select strategy, ticker, date, position, equity from fct_backtest_daily where date > '{t}' order by 1, 2, 3",
     }
-    return {name: [tuple(r.values()) for r in query(warehouse_dir, sql.format(t=CUTOFF))] for name, sql in tables.items()}
+    return {
+        name: [tuple(r.values()) for r in query(warehouse_dir, sql.format(t=CUTOFF))] for name, sql in tables.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def test_the_future_did_change(before_and_after: tuple[dict, dict]) -> None:
     before, after = before_and_after
     assert after["after"] != before["after"]
     changed_positions = {r[:3] for r in after["after"] if r[3] is not None} ^ {r[:3] for r in before["after"]}
-    moved = [a for a, b in zip(after["after"], before["after"]) if a[:3] == b[:3] and a[3] != b[3]]
+    moved = [a for a, b in zip(after["after"], before["after"], strict=False) if a[:3] == b[:3] and a[3] != b[3]]
     assert moved or changed_positions
     # the jump makes a crossing on t+1 that only the rewritten future has: a position taken on the
     # signal's own day (instead of the next one) would change the compared t+1 positions

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import run_dbt
 from price_fixtures import fixture_prices, fixture_vars, query, vars_arg, write_prices
+from warehouse_helpers import run_dbt
 
 pytestmark = pytest.mark.slow
 

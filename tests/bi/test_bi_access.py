@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-
 from warehouse_helpers import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -66,7 +65,8 @@ def _marts(warehouse_dir: Path) -> list[str]:
     """Every model under models/marts, from the manifest the build wrote."""
     manifest = json.loads((warehouse_dir / "target" / "manifest.json").read_text())
     return sorted(
-        node["name"] for node in manifest["nodes"].values()
+        node["name"]
+        for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["original_file_path"].startswith("models/marts/")
     )
 
@@ -76,7 +76,9 @@ def test_a_second_process_reads_every_mart_read_only(built_warehouse: Path) -> N
     assert {"fct_prices_daily", "mart_dataset_splits", "mart_backtest_summary", "mart_signal_tracking"} <= set(marts)
     result = subprocess.run(
         [sys.executable, "-c", READ_ONLY_CLIENT, str(built_warehouse / "warehouse.duckdb"), *marts],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(result.stdout)
     assert set(marts) <= set(report["tables"])
@@ -89,8 +91,9 @@ def test_a_second_process_reads_every_mart_read_only(built_warehouse: Path) -> N
 def test_every_mart_is_exported_to_parquet_with_the_same_rows(built_warehouse: Path) -> None:
     engine = sa.create_engine("duckdb:///:memory:")  # how a BI tool reads the exports: no warehouse file involved
     # NullPool: the connection (and DuckDB's lock on the file) ends with the block, as BI tools should be set up
-    warehouse = sa.create_engine(f"duckdb:///{built_warehouse / 'warehouse.duckdb'}?access_mode=read_only",
-                                 poolclass=sa.pool.NullPool)
+    warehouse = sa.create_engine(
+        f"duckdb:///{built_warehouse / 'warehouse.duckdb'}?access_mode=read_only", poolclass=sa.pool.NullPool
+    )
     try:
         with engine.connect() as files, warehouse.connect() as tables:
             for mart in _marts(built_warehouse):
@@ -114,7 +117,9 @@ def warehouse_copy(built_warehouse: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_a_bi_tool_holding_the_file_fails_the_build_clearly_and_harmlessly(warehouse_copy: Path, tmp_path: Path) -> None:
+def test_a_bi_tool_holding_the_file_fails_the_build_clearly_and_harmlessly(
+    warehouse_copy: Path, tmp_path: Path
+) -> None:
     # the project's profile with fewer connection attempts, so the test waits 1 + 2 s instead of ~31 s
     profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
     profile["signal_warehouse"]["outputs"]["dev"]["retries"]["connect_attempts"] = 2
@@ -124,12 +129,15 @@ def test_a_bi_tool_holding_the_file_fails_the_build_clearly_and_harmlessly(wareh
 
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDING_CLIENT, str(warehouse_copy / "warehouse.duckdb")],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
         started = time.monotonic()
-        blocked = run_dbt(["run", "-s", "fct_prices_daily", "--profiles-dir", str(profiles_dir)], warehouse_copy, check=False)
+        blocked = run_dbt(
+            ["run", "-s", "fct_prices_daily", "--profiles-dir", str(profiles_dir)], warehouse_copy, check=False
+        )
         assert blocked.returncode != 0
         message = blocked.stdout
         assert f'Could not set lock on file "{warehouse_copy / "warehouse.duckdb"}"' in message, message[-2000:]
@@ -150,10 +158,21 @@ def test_a_bi_tool_holding_the_file_fails_the_build_clearly_and_harmlessly(wareh
 def test_parquet_readers_never_block_a_build(warehouse_copy: Path) -> None:
     path = warehouse_copy / "marts" / "fct_prices_daily.parquet"
     build = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dbt"), "run", "-s", "fct_prices_daily",
-         "--target-path", str(warehouse_copy / "target"), "--log-path", str(warehouse_copy / "logs")],
-        cwd=PROJECT_DIR, env={**__import__("os").environ, "WAREHOUSE_DIR": str(warehouse_copy)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "run",
+            "-s",
+            "fct_prices_daily",
+            "--target-path",
+            str(warehouse_copy / "target"),
+            "--log-path",
+            str(warehouse_copy / "logs"),
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, "WAREHOUSE_DIR": str(warehouse_copy)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     reads = set()
     with sa.create_engine("duckdb:///:memory:").connect() as files:

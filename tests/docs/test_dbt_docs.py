@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-
 from warehouse_helpers import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -32,8 +31,11 @@ def docs(built_warehouse: Path) -> dict:
 
 
 def _models(manifest: dict) -> dict[str, dict]:
-    return {uid: node for uid, node in manifest["nodes"].items()
-            if node["resource_type"] == "model" and node["package_name"] == PACKAGE}
+    return {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["package_name"] == PACKAGE
+    }
 
 
 def test_the_catalog_covers_every_model_and_the_site_is_written(docs: dict) -> None:
@@ -85,8 +87,9 @@ def test_exposures_for_the_report_and_a_bi_dashboard(docs: dict) -> None:
         assert exposure["owner"]["name"] and exposure["description"].strip(), exposure["name"]
         assert (exposure["config"].get("meta") or {}).get("owner"), exposure["name"]
         for uid in exposure["depends_on"]["nodes"]:
-            assert manifest["nodes"][uid]["original_file_path"].startswith("models/marts/"), \
+            assert manifest["nodes"][uid]["original_file_path"].startswith("models/marts/"), (
                 f"{exposure['name']} reads {uid}, which is not a mart"
+            )
     report_reads = set(exposures["signal_report"]["depends_on"]["nodes"])
     assert {f"model.{PACKAGE}.mart_backtest_summary", f"model.{PACKAGE}.mart_signal_tracking"} <= report_reads
 

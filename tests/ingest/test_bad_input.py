@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,7 +36,9 @@ def test_invalid_arguments_fail_before_writing(tmp_path: Path, args: list[str], 
 
 
 def test_unknown_ticker_is_reported_and_others_are_kept(tmp_path: Path) -> None:
-    result = run_cli(["python_ingest", "--tickers", "AAPL,NOSUCH", "--benchmark", "", "--start", "2012-01-01"], tmp_path, check=False)
+    result = run_cli(
+        ["python_ingest", "--tickers", "AAPL,NOSUCH", "--benchmark", "", "--start", "2012-01-01"], tmp_path, check=False
+    )
     assert result.returncode == 1
     assert "no data for NOSUCH" in result.stderr
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
@@ -51,12 +52,21 @@ def test_locked_warehouse_gives_a_clear_error_and_keeps_data(tmp_path: Path) -> 
     run_cli(["python_ingest", "--tickers", "IBM", "--benchmark", "", "--start", "2012-01-01"], tmp_path)
     db = tmp_path / "warehouse.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = run_cli(["python_ingest", "--tickers", "IBM", "--benchmark", "", "--start", "2011-01-01", "--refresh"], tmp_path, check=False)
+        result = run_cli(
+            ["python_ingest", "--tickers", "IBM", "--benchmark", "", "--start", "2011-01-01", "--refresh"],
+            tmp_path,
+            check=False,
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -93,7 +103,10 @@ def test_run_killed_mid_write_leaves_previous_state(tmp_path: Path) -> None:
 
     crashed = subprocess.run(
         [sys.executable, "-c", CRASH_SCRIPT, *args, "--start", "2011-01-01", "--refresh"],
-        cwd=PROJECT_DIR, env={"WAREHOUSE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        cwd=PROJECT_DIR,
+        env={"WAREHOUSE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
     )
     assert crashed.returncode == 9, crashed.stderr
 

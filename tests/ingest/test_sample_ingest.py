@@ -62,8 +62,14 @@ def test_refresh_fetches_again_without_duplicates(sample_warehouse: Path) -> Non
 
 
 def test_wider_range_adds_only_missing_days(tmp_path: Path) -> None:
-    run_cli(["python_ingest", "--tickers", "MSFT", "--benchmark", "", "--start", "2010-01-01", "--end", "2010-06-30"], tmp_path)
-    run_cli(["python_ingest", "--tickers", "MSFT", "--benchmark", "", "--start", "2010-01-01", "--end", "2010-12-31"], tmp_path)
+    run_cli(
+        ["python_ingest", "--tickers", "MSFT", "--benchmark", "", "--start", "2010-01-01", "--end", "2010-06-30"],
+        tmp_path,
+    )
+    run_cli(
+        ["python_ingest", "--tickers", "MSFT", "--benchmark", "", "--start", "2010-01-01", "--end", "2010-12-31"],
+        tmp_path,
+    )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         total, distinct = con.execute("select count(*), count(distinct date) from raw.prices").fetchone()
         added = [r for (r,) in con.execute("select rows from raw.ingest_runs order by started_at").fetchall()]

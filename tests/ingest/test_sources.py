@@ -70,11 +70,14 @@ def test_real_yfinance_offline_falls_back_to_sample(tmp_path: Path) -> None:
     per-ticker fallback serves the ticker from the sample and records that."""
     result = run_cli(
         ["python_ingest", "--tickers", "MSFT", "--benchmark", "", "--start", "2012-01-01", "--source", "yahoo,sample"],
-        tmp_path, check=False,
+        tmp_path,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("select ticker, status, source, rows from raw.ingest_runs").fetchall() == [("MSFT", "ok", "sample", 291)]
+        assert con.execute("select ticker, status, source, rows from raw.ingest_runs").fetchall() == [
+            ("MSFT", "ok", "sample", 291)
+        ]
         assert con.execute("select distinct source from raw.prices").fetchall() == [("sample",)]
 
 
@@ -85,14 +88,36 @@ def write_csv(folder: Path, name: str, text: str) -> None:
 
 def test_csv_source_reads_documented_layout(tmp_path: Path) -> None:
     csv_dir = tmp_path / "prices"
-    write_csv(csv_dir, "ACME.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,10.4,1000\n2024-01-03,10.5,11,10,10.8,10.7,1200\n")
+    write_csv(
+        csv_dir,
+        "ACME.csv",
+        "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,10.4,1000\n2024-01-03,10.5,11,10,10.8,10.7,1200\n",
+    )
     pd.DataFrame(
         {"date": ["2024-01-02"], "open": [5.0], "high": [5.5], "low": [4.5], "close": [5.2], "volume": [10]}
     ).to_parquet(csv_dir / "WIDGET.parquet")
-    run_cli(["python_ingest", "--tickers", "ACME,WIDGET", "--benchmark", "", "--start", "2024-01-01", "--end", "2024-01-31",
-             "--source", "csv", "--csv-dir", str(csv_dir)], tmp_path)
+    run_cli(
+        [
+            "python_ingest",
+            "--tickers",
+            "ACME,WIDGET",
+            "--benchmark",
+            "",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-01-31",
+            "--source",
+            "csv",
+            "--csv-dir",
+            str(csv_dir),
+        ],
+        tmp_path,
+    )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        rows = con.execute("select ticker, date, close, adj_close, volume, source from raw.prices order by ticker, date").fetchall()
+        rows = con.execute(
+            "select ticker, date, close, adj_close, volume, source from raw.prices order by ticker, date"
+        ).fetchall()
     assert rows == [
         ("ACME", date(2024, 1, 2), 10.5, 10.4, 1000, "csv"),
         ("ACME", date(2024, 1, 3), 10.8, 10.7, 1200, "csv"),
@@ -111,8 +136,23 @@ def test_csv_source_reads_documented_layout(tmp_path: Path) -> None:
 def test_broken_csv_is_an_error_that_keeps_other_tickers(tmp_path: Path, content: str, message: str) -> None:
     csv_dir = tmp_path / "prices"
     write_csv(csv_dir, "BAD.csv", content)
-    result = run_cli(["python_ingest", "--tickers", "BAD,IBM", "--benchmark", "", "--start", "2012-01-01",
-                      "--source", "csv,sample", "--csv-dir", str(csv_dir)], tmp_path, check=False)
+    result = run_cli(
+        [
+            "python_ingest",
+            "--tickers",
+            "BAD,IBM",
+            "--benchmark",
+            "",
+            "--start",
+            "2012-01-01",
+            "--source",
+            "csv,sample",
+            "--csv-dir",
+            str(csv_dir),
+        ],
+        tmp_path,
+        check=False,
+    )
     assert result.returncode == 1
     assert message in result.stderr and "BAD.csv" in result.stderr
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:

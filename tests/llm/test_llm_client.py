@@ -41,17 +41,34 @@ CONTEXT: dict[str, Any] = {
 }
 
 GOOD_ANALYSIS = {
-    "trend": "up", "regime": "bull", "support": 580.0, "resistance": 620.0, "sentiment_score": 0.4, "summary": "Strong.",
+    "trend": "up",
+    "regime": "bull",
+    "support": 580.0,
+    "resistance": 620.0,
+    "sentiment_score": 0.4,
+    "summary": "Strong.",
 }
 
 
 def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
     values: dict[str, Any] = {
-        "enable_llm": True, "fail_fast": False, "model": "fake:1b", "blind": False, "concurrency": 2,
-        "timeouts": {"analysis": 5, "signal": 5, "risk": 5}, "max_retries": 2, "connection_retries": 1,
-        "backoff_seconds": 0.0, "seed": 42, "temperature": 0.0, "num_ctx": 2048,
-        "num_predict": {"analysis": 64, "signal": 64, "risk": 64}, "max_position_size": 0.25,
-        "use_cache": True, "cache_path": str(tmp_path / "cache.duckdb"), "host": "http://fake",
+        "enable_llm": True,
+        "fail_fast": False,
+        "model": "fake:1b",
+        "blind": False,
+        "concurrency": 2,
+        "timeouts": {"analysis": 5, "signal": 5, "risk": 5},
+        "max_retries": 2,
+        "connection_retries": 1,
+        "backoff_seconds": 0.0,
+        "seed": 42,
+        "temperature": 0.0,
+        "num_ctx": 2048,
+        "num_predict": {"analysis": 64, "signal": 64, "risk": 64},
+        "max_position_size": 0.25,
+        "use_cache": True,
+        "cache_path": str(tmp_path / "cache.duckdb"),
+        "host": "http://fake",
     }
     values.update(overrides)
     return LlmSettings.from_config(values)
@@ -59,8 +76,12 @@ def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
 
 def chat_reply(content: str, done_reason: str = "stop") -> SimpleNamespace:
     return SimpleNamespace(
-        message=SimpleNamespace(content=content), prompt_eval_count=10, eval_count=5,
-        prompt_eval_duration=1_000_000, eval_duration=2_000_000, done_reason=done_reason,
+        message=SimpleNamespace(content=content),
+        prompt_eval_count=10,
+        eval_count=5,
+        prompt_eval_duration=1_000_000,
+        eval_duration=2_000_000,
+        done_reason=done_reason,
     )
 
 
@@ -85,9 +106,16 @@ class FakeClient:
 
 def ask(client: FakeClient, response_model: type = MarketAnalysis, max_retries: int = 2, **kw: Any):
     return ask_structured(
-        client, model="fake:1b", messages=analysis_messages(CONTEXT, False), response_model=response_model,
-        schema=json_schema(response_model), options={"temperature": 0, "seed": 42, "num_predict": 64},
-        max_retries=max_retries, connection_retries=1, backoff_seconds=0.0, **kw,
+        client,
+        model="fake:1b",
+        messages=analysis_messages(CONTEXT, False),
+        response_model=response_model,
+        schema=json_schema(response_model),
+        options={"temperature": 0, "seed": 42, "num_predict": 64},
+        max_retries=max_retries,
+        connection_retries=1,
+        backoff_seconds=0.0,
+        **kw,
     )
 
 
@@ -102,9 +130,13 @@ def test_schemas_reject_out_of_range_values() -> None:
     with pytest.raises(ValidationError, match="above the cap"):
         RiskAssessment.model_validate(risk, context={"max_position_size": 0.25})
     assert RiskAssessment.model_validate({**risk, "max_position_size": 0.25}, context={"max_position_size": 0.25})
-    assert json_schema(RiskAssessment, {"max_position_size": 0.25})["properties"]["max_position_size"]["maximum"] == 0.25
+    assert (
+        json_schema(RiskAssessment, {"max_position_size": 0.25})["properties"]["max_position_size"]["maximum"] == 0.25
+    )
     with pytest.raises(ValidationError, match="below and resistance"):
-        MarketAnalysis.model_validate({**GOOD_ANALYSIS, "support": 590.0, "resistance": 595.0}, context={"close": 599.55})
+        MarketAnalysis.model_validate(
+            {**GOOD_ANALYSIS, "support": 590.0, "resistance": 595.0}, context={"close": 599.55}
+        )
     assert MarketAnalysis.model_validate(GOOD_ANALYSIS, context={"close": 599.55})
     bounded = json_schema(MarketAnalysis, {"close": 599.55})["properties"]
     assert bounded["support"]["exclusiveMaximum"] == 599.55 and bounded["resistance"]["exclusiveMinimum"] == 599.55
@@ -178,9 +210,22 @@ def test_cache_round_trip_and_key(tmp_path: Path) -> None:
     assert key != cache_key("digest", "hash", "1", {"seed": 43})
     assert key != cache_key("digest2", "hash", "1", {"seed": 42})
     record = {
-        "cache_key": key, "stage": "analysis", "model": "m", "model_digest": "digest", "prompt_hash": "hash",
-        "schema_version": "1", "options_json": "{}", "status": "ok", "answer_json": "{}", "raw_text": None,
-        "error": None, "attempts": 1, "latency_ms": 5, "prompt_tokens": 1, "completion_tokens": 1, "model_ns": 1,
+        "cache_key": key,
+        "stage": "analysis",
+        "model": "m",
+        "model_digest": "digest",
+        "prompt_hash": "hash",
+        "schema_version": "1",
+        "options_json": "{}",
+        "status": "ok",
+        "answer_json": "{}",
+        "raw_text": None,
+        "error": None,
+        "attempts": 1,
+        "latency_ms": 5,
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "model_ns": 1,
         "created_at": "2026-01-01T00:00:00+00:00",
     }
     with ResponseCache(tmp_path / "c.duckdb") as cache:
@@ -236,6 +281,12 @@ def test_default_model_is_the_embedded_one_and_listed_in_the_seed() -> None:
     seed = list(csv.DictReader((root / "seeds" / "llm_models.csv").open()))
     by_name = {row["model"]: row for row in seed}
     assert by_name[EMBEDDED_MODEL_NAME]["priority"] == "0"
-    assert {"deepseek-coder:6.7b-instruct-q4_K_M", "codellama:13b-instruct-q4_K_M", "qwen:14b-chat-q4_K_M"} <= set(by_name)
+    assert {"deepseek-coder:6.7b-instruct-q4_K_M", "codellama:13b-instruct-q4_K_M", "qwen:14b-chat-q4_K_M"} <= set(
+        by_name
+    )
     assert project_vars["llm_max_position_size"] == 0.25
-    assert (project_vars["llm_timeout_analysis"], project_vars["llm_timeout_signal"], project_vars["llm_timeout_risk"]) == (180, 180, 120)
+    assert (
+        project_vars["llm_timeout_analysis"],
+        project_vars["llm_timeout_signal"],
+        project_vars["llm_timeout_risk"],
+    ) == (180, 180, 120)

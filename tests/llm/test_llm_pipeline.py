@@ -14,17 +14,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import ollama
 import pandas as pd
 import pytest
+from warehouse_helpers import run_cli, run_dbt
 
 from embedded_ollama.model import EMBEDDED_MODEL_NAME
 from llm_client.prompts import analysis_messages, prompt_hash
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
-from warehouse_helpers import run_cli, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,7 @@ def test_server_down_marks_rows_unavailable(llm_build: tuple[Path, str], tmp_pat
 class GarbageOllama(BaseHTTPRequestHandler):
     """Lists one model and answers every chat with text that is not JSON."""
 
-    chats: list[dict[str, Any]] = []
+    chats: ClassVar[list[dict[str, Any]]] = []
 
     def _send(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload).encode()
@@ -159,10 +159,10 @@ class GarbageOllama(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._send({"models": [{"name": "garbage:1b", "model": "garbage:1b", "digest": "0" * 64, "size": 1}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         GarbageOllama.chats.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self._send(
             {
@@ -175,7 +175,7 @@ class GarbageOllama(BaseHTTPRequestHandler):
             }
         )
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

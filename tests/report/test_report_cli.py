@@ -45,18 +45,31 @@ def test_text_report_has_the_seed_tables_with_mart_values(marts_only: Path) -> N
     assert out.count("SUMMARY BY TICKER") == strategies >= 2  # one per strategy
     for header in ("Ticker", "Total%", "Annual%", "Alpha%", "Sharpe", "MaxDD%", "Trades", "Valid"):
         assert header in out
-    for section in ("OVERALL SUMMARY", "Total Signals Tracked:", "Validated Signals:", "Validation Rate:",
-                    "Ready for Trading:", "PERFORMANCE BY TICKER", "SIGNALS READY FOR PAPER TRADING"):
+    for section in (
+        "OVERALL SUMMARY",
+        "Total Signals Tracked:",
+        "Validated Signals:",
+        "Validation Rate:",
+        "Ready for Trading:",
+        "PERFORMANCE BY TICKER",
+        "SIGNALS READY FOR PAPER TRADING",
+    ):
         assert section in out
     total, annual, alpha, sharpe, maxdd, trades = marts_rows(
         marts_only,
         "select total_return, annual_return, alpha, sharpe_ratio, max_drawdown, trades from mart_backtest_summary "
         "where strategy = 'sma_crossover' and ticker = 'AAPL'",
     )[0]
-    block = out[out.index("BACKTEST: sma_crossover"):]
+    block = out[out.index("BACKTEST: sma_crossover") :]
     row = next(line for line in block.splitlines() if line.startswith("AAPL"))
     assert row.split()[:7] == [
-        "AAPL", f"{total * 100:.2f}", f"{annual * 100:.2f}", f"{alpha * 100:.2f}", f"{sharpe:.2f}", f"{maxdd * 100:.2f}", str(trades)
+        "AAPL",
+        f"{total * 100:.2f}",
+        f"{annual * 100:.2f}",
+        f"{alpha * 100:.2f}",
+        f"{sharpe:.2f}",
+        f"{maxdd * 100:.2f}",
+        str(trades),
     ]
     signals = marts_rows(marts_only, "select count(*) from mart_signal_tracking")[0][0]
     assert f"Total Signals Tracked: {signals}" in out
@@ -69,7 +82,9 @@ def test_json_report_equals_the_marts(marts_only: Path, tmp_path: Path) -> None:
     assert {"buy_and_hold", "sma_crossover"} <= set(report["strategies"])  # plus llm:<model> when the LLM ran
     mart = {
         (s, t): (total, valid)
-        for s, t, total, valid in marts_rows(marts_only, "select strategy, ticker, total_return, is_valid from mart_backtest_summary")
+        for s, t, total, valid in marts_rows(
+            marts_only, "select strategy, ticker, total_return, is_valid from mart_backtest_summary"
+        )
     }
     assert {(r["strategy"], r["ticker"]): (r["total_return"], r["is_valid"]) for r in report["summary"]} == mart
     total, validated, pending, ready = marts_rows(
@@ -78,7 +93,11 @@ def test_json_report_equals_the_marts(marts_only: Path, tmp_path: Path) -> None:
         "count(*) filter (where ready_for_paper_trading) from mart_signal_tracking",
     )[0]
     tracking = report["tracking"]
-    assert (tracking["total_signals"], tracking["validated_signals"], tracking["ready_for_trading"]) == (total, validated, ready)
+    assert (tracking["total_signals"], tracking["validated_signals"], tracking["ready_for_trading"]) == (
+        total,
+        validated,
+        ready,
+    )
     assert tracking["validation_rate"] == pytest.approx(validated / (total - pending))
     assert len(tracking["ready_for_paper_trading"]) == ready
     assert sum(t["total"] for t in tracking["by_ticker"]) == total
@@ -96,7 +115,9 @@ def test_html_report_has_equity_drawdown_and_signal_charts(marts_only: Path, tmp
     target = tmp_path / "report.html"
     run_cli(["report", "--format", "html", "--output", str(target)], marts_only)
     page = target.read_text(encoding="utf-8")
-    rows = marts_rows(marts_only, "select count(*), count(*) filter (where ticker <> 'PORTFOLIO') from mart_backtest_summary")[0]
+    rows = marts_rows(
+        marts_only, "select count(*), count(*) filter (where ticker <> 'PORTFOLIO') from mart_backtest_summary"
+    )[0]
     svgs = [chunk.split("</svg>")[0] + "</svg>" for chunk in ("<svg" + c for c in page.split("<svg")[1:])]
     assert len(svgs) == 2 * rows[0] + rows[1]  # equity + drawdown per row, price + signals per ticker row
     for svg in svgs:

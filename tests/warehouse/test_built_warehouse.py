@@ -37,7 +37,11 @@ def test_adjusted_ohlc_is_consistent(con) -> None:
 def test_every_sample_row_passes_quality_with_default_thresholds(con) -> None:
     assert con.execute("select count(*) from main.int_price_quality where not passes_quality").fetchone()[0] == 0
     assert dict(con.execute("select ticker, count(*) from main.int_prices_clean group by 1").fetchall()) == {
-        "AAPL": 3270, "MSFT": 3270, "IBM": 3270, "GOOG": 2148, "^GSPC": 3270,
+        "AAPL": 3270,
+        "MSFT": 3270,
+        "IBM": 3270,
+        "GOOG": 2148,
+        "^GSPC": 3270,
     }
 
 
@@ -56,12 +60,12 @@ def test_default_split_is_70_15_15_in_time_order(con) -> None:
 def test_split_boundaries_are_shared_dates_across_tickers(con) -> None:
     """Pooling tickers must not leak: every training row precedes every validation row of any
     ticker, and every validation row precedes every test row (GOOG starts in 2004, the others in 2000)."""
-    bounds = dict(
-        (split, (first, last))
+    bounds = {
+        split: (first, last)
         for split, first, last in con.execute(
             "select split, min(date), max(date) from main.mart_dataset_splits group by split"
         ).fetchall()
-    )
+    }
     assert bounds["train"][1] < bounds["validation"][0]
     assert bounds["validation"][1] < bounds["test"][0]
 
