@@ -6,10 +6,16 @@ then serves until SIGINT/SIGTERM, or until ``--parent-pid`` dies.
 
 from __future__ import annotations
 
+import os
+
+# llama.cpp's OpenMP workers spin while they wait for a core; beside another busy process that
+# spinning took generation from ~50 to ~2 tokens/s. Passive waiting must be chosen before the
+# OpenMP runtime loads (with xllamacpp), so it is set here, first thing.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
