@@ -17,7 +17,6 @@ from python_ingest.frames import RowOrigin, SourcePrices, normalize_price_frame
 
 BOKEH_TICKERS = ("AAPL", "MSFT", "IBM", "GOOG", "FB")
 SP500_TICKER = "^GSPC"
-AVAILABLE_TICKERS = (*BOKEH_TICKERS, SP500_TICKER)
 
 
 def _bokeh_frame(ticker: str) -> pd.DataFrame:
