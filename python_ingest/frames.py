@@ -108,11 +108,10 @@ def _drop_empty_rows(frame: pd.DataFrame, origin: RowOrigin, prices: SourcePrice
     return frame[~blank & ~no_price]
 
 
-def _refuse_unparsed(raw: pd.Series, parsed: pd.Series, origin: RowOrigin, reason: str) -> None:
-    """Raise naming the first value of ``raw`` that did not parse (``parsed`` is NaN/NaT there)."""
-    bad = parsed.isna() & raw.notna()
-    if raw.name == "date":
-        bad = parsed.isna()  # a row with prices needs its date
+def _refuse_unparsed(raw: pd.Series, parsed: pd.Series, origin: RowOrigin, reason: str, required: bool) -> None:
+    """Raise naming the first value of ``raw`` that did not parse (``parsed`` is NaN/NaT there);
+    with ``required`` an empty value counts too (a row with prices needs its date)."""
+    bad = parsed.isna() if required else parsed.isna() & raw.notna()
     if not bad.any():
         return
     position = int(bad.idxmax())
@@ -126,13 +125,13 @@ def _refuse_unparsed(raw: pd.Series, parsed: pd.Series, origin: RowOrigin, reaso
 def _parse_values(frame: pd.DataFrame, origin: RowOrigin) -> pd.DataFrame:
     out = frame.copy()
     dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
-    _refuse_unparsed(frame["date"], dates, origin, "is not a date (use YYYY-MM-DD)")
+    _refuse_unparsed(frame["date"], dates, origin, "is not a date (use YYYY-MM-DD)", required=True)
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
     out["date"] = dates.dt.date
     for column in NUMBER_COLUMNS:
         numbers = pd.to_numeric(frame[column], errors="coerce")
-        _refuse_unparsed(frame[column], numbers, origin, "is not a number")
+        _refuse_unparsed(frame[column], numbers, origin, "is not a number", required=False)
         out[column] = numbers.astype("float64")
     out["volume"] = out["volume"].round().astype("Int64")
     return out

@@ -133,6 +133,10 @@ def test_csv_source_reads_documented_layout(tmp_path: Path) -> None:
             "BAD.csv line 2, column close: 'not-a-number' is not a number",
         ),
         ("date,open,close\n2024-01-02,10,11\n", "BAD.csv lacks column(s) high, low, volume"),
+        (
+            "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,5\n,10,11,9,10.6,5\n",
+            "BAD.csv line 3, column date: is empty",
+        ),
         ('date,open,high,low,close,volume\n"2024-01-02,10,11\n', "cannot read"),
     ],
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import duckdb
 import httpx
 import ollama
 import pytest
@@ -406,3 +407,30 @@ def test_runner_talks_to_the_host_warehouse_core_resolves(tmp_path: Path, monkey
     assert hosts == ["http://127.0.0.3:1234"] and "at http://127.0.0.3:1234" in rows[0]["error"]
     run_stage(spec, requests, settings(tmp_path, host="other-box"), host="http://explicit:1")
     assert hosts[-1] == "http://explicit:1", "an explicit host parameter wins over the settings"
+
+
+def test_a_cache_that_fails_only_when_read_is_replaced_mid_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Damage that DuckDB only notices on a lookup (a bad block checksum) is handled like a damaged open."""
+    path = tmp_path / "cache.duckdb"
+    about = {"stage": "analysis", "model": "m", "model_digest": "d", "prompt_hash": "h", "schema_version": "1"}
+    answer = Outcome("ok", answer=GOOD_ANALYSIS, attempts=1, latency_ms=5, prompt_tokens=1, completion_tokens=1)
+    with ResponseCache(path) as cache:
+        for i in range(3):
+            cache.put(f"k{i}", answer, {**about, "options_json": "{}"})
+    with duckdb.connect(str(path)) as con:
+        con.execute("checkpoint")
+    with path.open("r+b") as handle:  # the checksum of the second storage block (DuckDB 1.5: 12 KiB header + 256 KiB)
+        handle.seek(12 * 1024 + 256 * 1024)
+        handle.write(b"\xff" * 64)
+
+    with caplog.at_level(logging.WARNING, logger="llm_client"), ResponseCache(path) as cache:
+        assert cache.count() == 3, "precondition: the damage is not visible when the file is opened"
+        assert cache.get("k1") is None, "the unreadable answer is a miss, not an exception"
+        cache.put("k9", answer, {**about, "options_json": "{}"})
+        assert cache.get("k9") == answer and cache.count() == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "Corrupt database file" in warnings[0], warnings
+    moved = Path(re.search(r"moved it to (\S+);", warnings[0]).group(1))
+    assert moved.is_file() and moved.name.startswith("cache.duckdb.damaged-")
