@@ -27,8 +27,9 @@ from warehouse_core.paths import llm_cache_path, warehouse_dir, warehouse_path
 pytestmark = pytest.mark.slow
 
 TWO_DECISIONS = json.dumps({"llm_start": "2013-02-01", "llm_end": "2013-02-28", "llm_max_decisions": 2})
-TWELVE_DECISIONS = json.dumps(
-    {"llm_start": "2012-12-01", "llm_end": "2013-02-28", "llm_max_decisions": 12, "llm_concurrency": 1}
+# 14 calls after the 2 cached: longer than the 5 s after which the stage logs its first progress line
+SIXTEEN_DECISIONS = json.dumps(
+    {"llm_start": "2012-11-01", "llm_end": "2013-02-28", "llm_max_decisions": 16, "llm_concurrency": 1}
 )
 
 
@@ -99,7 +100,7 @@ def test_a_build_killed_during_the_llm_stage_keeps_every_answer_written(
     folder, relative = relative_build
     cache = folder / "llm_cache.duckdb"
     before = cached_answers(cache)
-    selection = ["-s", "int_llm_context", "llm_market_analysis", "--vars", TWELVE_DECISIONS]
+    selection = ["-s", "int_llm_context", "llm_market_analysis", "--vars", SIXTEEN_DECISIONS]
     command = [str(BIN_DIR / "dbt"), "run", *selection]
     command += ["--target-path", f"{relative}/target", "--log-path", f"{relative}/logs"]
     env = {**os.environ, "WAREHOUSE_DIR": relative, "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"}
@@ -125,5 +126,5 @@ def test_a_build_killed_during_the_llm_stage_keeps_every_answer_written(
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from llm_market_analysis").fetchone() == (2,), "the last build's table"
     rerun = run_dbt(["run", *selection], Path(relative), OLLAMA_HOST=ollama_host)
-    hits = int(re.search(r"llm_market_analysis: 12 decisions, (\d+) cache hits", rerun.stdout).group(1))
+    hits = int(re.search(r"llm_market_analysis: 16 decisions, (\d+) cache hits", rerun.stdout).group(1))
     assert hits >= before + done
