@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from warehouse_core.project import PROJECT_DIR, parse_vars_option
+
 STAGES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
 STAGE_KEYS = {"llm_market_analysis": "analysis", "llm_signal_generation": "signal", "llm_risk_assessment": "risk"}
 
@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch warehouse")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    sys.path.insert(0, str(PROJECT_DIR))
 
     handle = None
     host = args.host
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         host = handle.host
     workdir = Path(tempfile.mkdtemp(prefix="llm_benchmark_"))
     cache_path = workdir / "llm_cache.duckdb"
-    extra_vars = yaml.safe_load(args.vars) or {}
+    extra_vars = parse_vars_option(args.vars)
     dbt_vars = json.dumps({**extra_vars, "llm_cache_path": str(cache_path)})
     env = {**os.environ, "WAREHOUSE_DIR": str(workdir), "OLLAMA_HOST": host, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     try:

@@ -21,7 +21,6 @@ from .launcher import (
     EmbeddedHandle,
     EmbeddedOllamaError,
     ensure_ollama,
-    resolve_host,
     start_embedded_server,
     start_on_free_port,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "EmbeddedHandle",
     "EmbeddedOllamaError",
     "ensure_ollama",
-    "resolve_host",
     "start_embedded_server",
     "start_on_free_port",
 ]

@@ -27,35 +27,18 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from .netutil import is_loopback_host, url_host
+from warehouse_core.ollama_host import resolve_host
+
+from .netutil import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 DEFAULT_STARTUP_TIMEOUT = 60.0
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class EmbeddedOllamaError(RuntimeError):
     """No Ollama is reachable and the embedded one could not (or may not) be started."""
-
-
-def resolve_host(host: str | None = None) -> str:
-    """Normalize an Ollama host like the official client does.
-
-    ``None`` or ``""`` falls back to ``$OLLAMA_HOST``, then to
-    ``http://127.0.0.1:11434``; a missing scheme means ``http`` and a missing
-    port means 11434 (80/443 when a scheme is given).
-    """
-    raw = (host if host else os.environ.get("OLLAMA_HOST", "")).strip() or DEFAULT_OLLAMA_HOST
-    had_scheme = "://" in raw
-    parts = urlsplit(raw if had_scheme else f"http://{raw}")
-    scheme = parts.scheme or "http"
-    hostname = parts.hostname or "127.0.0.1"
-    default_port = (443 if scheme == "https" else 80) if had_scheme else 11434
-    port = parts.port or default_port
-    path = parts.path.rstrip("/")
-    return f"{scheme}://{url_host(hostname)}:{port}{path}"
 
 
 def ollama_version(host: str, timeout: float = 1.0) -> str | None:

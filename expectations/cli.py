@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from expectations.runner import SuiteOutcome, WarehouseBusyError, run_suites
-from expectations.settings import default_warehouse_dir, load_dbt_vars, parse_vars_option, suite_parameters
+from expectations.runner import SuiteOutcome, run_suites
+from expectations.settings import suite_parameters
 from expectations.suites import LAYERS, load_suites
+from warehouse_core import UserError
+from warehouse_core.paths import WAREHOUSE_FILE, warehouse_dir
+from warehouse_core.project import parse_vars_option, project_vars
 
 log = logging.getLogger("expectations")
 MAX_FAILURES_SHOWN = 5
@@ -86,19 +89,19 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         specs = load_suites(args.suites)
-        parameters = suite_parameters(load_dbt_vars(parse_vars_option(args.vars)))
-    except ValueError as error:
+        parameters = suite_parameters(project_vars(parse_vars_option(args.vars)))
+    except UserError as error:
         log.error("%s", error)
         return 2
     if args.list:
         for spec in specs:
             out.write(f"{spec.layer:<9} {spec.name:<28} {spec.relation:<32} {spec.path.name}\n")
         return 0
-    warehouse_dir = args.warehouse_dir or default_warehouse_dir()
-    docs_dir = None if args.no_docs else (args.docs_dir or warehouse_dir / "data_docs")
+    folder = args.warehouse_dir or warehouse_dir()
+    docs_dir = None if args.no_docs else (args.docs_dir or folder / "data_docs")
     try:
-        outcomes = run_suites(warehouse_dir / "warehouse.duckdb", specs, parameters, docs_dir, args.allow_missing)
-    except (OSError, WarehouseBusyError) as error:  # missing/unreadable files, a docs dir that is a file
+        outcomes = run_suites(folder / WAREHOUSE_FILE, specs, parameters, docs_dir, args.allow_missing)
+    except (OSError, UserError) as error:  # missing/locked warehouse, unreadable files, a docs dir that is a file
         log.error("%s", error)
         return 2
     render_table(outcomes, out)

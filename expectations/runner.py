@@ -25,24 +25,12 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from expectations.suites import SuiteSpec
-from python_ingest import warehouse
-from python_ingest.errors import IngestError
+from warehouse_core.warehouse import connect
 
 log = logging.getLogger(__name__)
 
 DOCS_SITE = "warehouse"
 DOCS_MARKER = ".gx_data_docs"  # written into the docs dir so a rerun may safely replace it
-
-
-class WarehouseBusyError(RuntimeError):
-    """The DuckDB file is locked by a writer (a dbt build, the ingest CLI, a read-write tool)."""
-
-
-def _connect_read_only(warehouse_file: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return warehouse.connect(warehouse_file, read_only=True)
-    except IngestError as error:
-        raise WarehouseBusyError(str(error)) from None
 
 
 class Failure(BaseModel):
@@ -156,14 +144,16 @@ def run_suites(
     docs_dir: Path | None,
     allow_missing: bool = False,
 ) -> list[SuiteOutcome]:
-    """Validate every suite against ``warehouse_file`` (opened read-only) and build Data Docs."""
-    if not warehouse_file.exists():
-        raise FileNotFoundError(
-            f"no warehouse at {warehouse_file}: run `python -m python_ingest` and `dbt build` first"
-        )
+    """Validate every suite against ``warehouse_file`` (opened read-only) and build Data Docs.
+
+    A missing or locked warehouse raises ``UserError``, before the Data Docs of the last run are touched.
+    """
     outcomes: list[SuiteOutcome] = []
     # connect first: a locked warehouse must not cost the Data Docs of the last run
-    with _connect_read_only(warehouse_file) as con, tempfile.TemporaryDirectory(prefix="gx_context_") as context_root:
+    with (
+        connect(warehouse_file, read_only=True) as con,
+        tempfile.TemporaryDirectory(prefix="gx_context_") as context_root,
+    ):
         context = gx.get_context(mode="file", project_root_dir=context_root)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         if docs_dir is not None:

@@ -22,6 +22,8 @@ import great_expectations as gx
 from great_expectations.core.suite_parameters import parse_suite_parameter
 from pydantic import BaseModel, Field
 
+from warehouse_core import UserError
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 LAYERS = ("raw", "clean", "features", "llm", "backtest", "signals")
 
@@ -95,7 +97,7 @@ def load_suite(path: Path) -> SuiteSpec:
     body = json.loads(path.read_text())
     meta = body.get("meta") or {}
     if "relation" not in meta or "." not in meta["relation"]:
-        raise ValueError(f"{path}: meta.relation must name the validated table as schema.table")
+        raise UserError(f"{path}: meta.relation must name the validated table as schema.table")
     return SuiteSpec(
         name=body["name"],
         layer=path.parent.name,
@@ -115,6 +117,6 @@ def load_suites(selection: list[str] | None = None, suites_dir: Path = SUITES_DI
         unknown = wanted - {s.layer for s in specs} - {s.name for s in specs}
         if unknown:
             known = ", ".join(sorted({s.layer for s in specs} | {s.name for s in specs}))
-            raise ValueError(f"unknown suite or layer: {', '.join(sorted(unknown))} (known: {known})")
+            raise UserError(f"unknown suite or layer: {', '.join(sorted(unknown))} (known: {known})")
         specs = [s for s in specs if s.layer in wanted or s.name in wanted]
     return specs

@@ -3,39 +3,32 @@
 Keyed by (model digest, prompt hash, schema version, options). ``dbt build --full-refresh``
 rebuilds the warehouse tables but never touches this file, so a re-run with unchanged inputs
 makes no LLM call and returns the very same rows (latency, token counts and created_at of the
-original call included). Only final answers are stored: 'ok' and 'invalid_output' (both are
-deterministic at temperature 0 with a fixed seed); timeouts and unavailability are not.
+original call included). Only answers the model gave are stored: 'ok' and 'invalid_output' (both
+are deterministic at temperature 0 with a fixed seed); timeouts, refusals and unavailability are
+not. Every answer is committed as it arrives, so a killed build keeps what it paid for.
+
+A cache file that cannot be opened or read (truncated, overwritten, not DuckDB) never stops a
+build: it is moved aside to ``<name>.damaged-<timestamp>`` (its ``.wal`` too), one warning names
+the new path, and the stage goes on with an empty cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import duckdb
 
-_COLUMNS = (
-    "cache_key",
-    "stage",
-    "model",
-    "model_digest",
-    "prompt_hash",
-    "schema_version",
-    "options_json",
-    "status",
-    "answer_json",
-    "raw_text",
-    "error",
-    "attempts",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "model_ns",
-    "created_at",
-)
+from warehouse_core import UserError
+
+from .client import Outcome
+
+logger = logging.getLogger(__name__)
 
 _DDL = """
 create table if not exists llm_responses (
@@ -59,6 +52,20 @@ create table if not exists llm_responses (
 );
 """
 
+_OUTCOME_COLUMNS = (
+    "status",
+    "answer_json",
+    "raw_text",
+    "error",
+    "attempts",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "model_ns",
+    "created_at",
+)
+_ABOUT_COLUMNS = ("cache_key", "stage", "model", "model_digest", "prompt_hash", "schema_version", "options_json")
+
 CACHEABLE_STATUSES = frozenset({"ok", "invalid_output"})
 
 
@@ -72,31 +79,92 @@ def cache_key(model_digest: str, prompt_hash: str, schema_version: str, options:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+def move_aside(path: Path) -> Path:
+    """Rename ``path`` (and its ``.wal``) to ``<name>.damaged-<timestamp>``; return the new path."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    serial = 1
+    while target.exists():
+        serial += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{serial}")
+    path.rename(target)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        wal.rename(target.with_name(target.name + ".wal"))
+    return target
+
+
 class ResponseCache:
     """Open with ``with ResponseCache(path) as cache:``; use from one thread only."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = duckdb.connect(str(path))
-        self._con.execute(_DDL)
+        self._con = self._open_or_replace()
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored record for ``key``, or None."""
-        row = self._con.execute(
-            f"select {', '.join(_COLUMNS)} from llm_responses where cache_key = ?", [key]
-        ).fetchone()
-        return dict(zip(_COLUMNS, row, strict=True)) if row is not None else None
+    def _open_or_replace(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return self._open()
+        except duckdb.Error as error:
+            if "lock" in str(error).lower():
+                raise UserError(
+                    f"LLM cache {self.path} is locked by another process (another build?): "
+                    "wait for it to finish, or give this build its own var llm_cache_path"
+                ) from None
+            self._replace(error)
+            return self._open()
 
-    def put(self, record: dict[str, Any]) -> None:
-        """Store (or replace) one record; committed at once so a crashed run keeps what it paid for."""
-        if record["status"] not in CACHEABLE_STATUSES:
-            raise ValueError(f"status {record['status']!r} is not cached")
-        placeholders = ", ".join("?" for _ in _COLUMNS)
-        self._con.execute(
-            f"insert or replace into llm_responses ({', '.join(_COLUMNS)}) values ({placeholders})",
-            [record[c] for c in _COLUMNS],
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute(_DDL)
+            con.execute("select count(*) from llm_responses").fetchone()
+        except duckdb.Error:
+            con.close()
+            raise
+        return con
+
+    def _replace(self, error: duckdb.Error) -> None:
+        """Move the unreadable file aside and say so, once, in one line."""
+        moved = move_aside(self.path)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        logger.warning(
+            "LLM cache %s cannot be read (%s): moved it to %s; going on with an empty cache", self.path, reason, moved
         )
+
+    def _recover(self, error: duckdb.Error) -> None:
+        """A read or write failed on an open cache: close it, move it aside, open an empty one."""
+        self._con.close()
+        self._replace(error)
+        self._con = self._open()
+
+    def get(self, key: str) -> Outcome | None:
+        """The stored answer for ``key`` (as it was first recorded), or None."""
+        sql = f"select {', '.join(_OUTCOME_COLUMNS)} from llm_responses where cache_key = ?"
+        try:
+            row = self._con.execute(sql, [key]).fetchone()
+        except duckdb.Error as error:
+            self._recover(error)
+            return None
+        if row is None:
+            return None
+        stored = dict(zip(_OUTCOME_COLUMNS, row, strict=True))
+        answer_json = stored.pop("answer_json")
+        return Outcome(**stored, answer=json.loads(answer_json) if answer_json else None)
+
+    def put(self, key: str, outcome: Outcome, about: dict[str, str]) -> None:
+        """Store (or replace) one answer; ``about`` gives stage, model, model_digest, prompt_hash,
+        schema_version and options_json. Committed at once."""
+        if outcome.status not in CACHEABLE_STATUSES:
+            raise ValueError(f"status {outcome.status!r} is not cached")
+        values = {**about, "cache_key": key, **_outcome_values(outcome)}
+        columns = (*_ABOUT_COLUMNS, *_OUTCOME_COLUMNS)
+        sql = f"insert or replace into llm_responses ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+        try:
+            self._con.execute(sql, [values[c] for c in columns])
+        except duckdb.Error as error:
+            self._recover(error)
+            self._con.execute(sql, [values[c] for c in columns])
 
     def count(self) -> int:
         """Number of stored responses."""
@@ -113,3 +181,18 @@ class ResponseCache:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _outcome_values(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "status": outcome.status,
+        "answer_json": json.dumps(outcome.answer, sort_keys=True) if outcome.answer is not None else None,
+        "raw_text": outcome.raw_text,
+        "error": outcome.error,
+        "attempts": outcome.attempts,
+        "latency_ms": outcome.latency_ms,
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+        "model_ns": outcome.model_ns,
+        "created_at": outcome.created_at,
+    }

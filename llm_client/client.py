@@ -8,11 +8,11 @@ backoff; timeouts are not (a stage timeout is already long).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 import httpx
@@ -36,23 +36,35 @@ class ModelInfo:
     digest: str
 
 
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """The end result of asking for one structured answer (after any re-asks)."""
+    """What asking for one structured answer came to (after any re-asks), or why nothing was asked.
+
+    ``status`` means one thing each: 'ok' (a valid answer), 'invalid_output' (the model replied and
+    the reply failed validation, re-asks included), 'timeout' (no reply within the stage timeout),
+    'llm_unavailable' (no reply could be had: server unreachable, model missing, LLM disabled, or
+    the server refused this request with an HTTP 4xx, which ``error`` says).
+    """
 
     status: Status
-    answer: dict[str, Any] | None
-    raw_text: str | None
-    error: str | None
-    attempts: int
-    latency_ms: int
-    prompt_tokens: int
-    completion_tokens: int
-    model_ns: int
+    answer: dict[str, Any] | None = None
+    raw_text: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    latency_ms: int | None = None
+    """None when no request was made."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    model_ns: int = 0
     """Time the server reports for prompt evaluation plus generation, summed over attempts."""
-    cacheable: bool = True
-    """False when the server refused the request (HTTP 4xx): the model never answered, so
-    replaying the refusal from the cache on later builds would be wrong."""
+    created_at: datetime = field(default_factory=_now)
+    server_unavailable: bool = False
+    """True when the server or the model cannot be reached at all, so asking the other requests
+    of the stage is pointless; False for a refusal of this one request."""
 
 
 def normalize_model_name(name: str) -> str:
@@ -61,8 +73,8 @@ def normalize_model_name(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
-def make_client(host: str | None, timeout: float) -> ollama.Client:
-    """An ``ollama.Client``; ``host=None`` lets it read ``OLLAMA_HOST`` like the ollama CLI."""
+def make_client(host: str, timeout: float) -> ollama.Client:
+    """An ``ollama.Client`` for ``host`` (a base URL from ``warehouse_core.ollama_host.resolve_host``)."""
     return ollama.Client(host=host, timeout=timeout)
 
 
@@ -126,6 +138,66 @@ def _validate(
     return parsed.model_dump(mode="json"), None
 
 
+@dataclass
+class _Attempts:
+    """What the attempts at one answer added up to."""
+
+    started: float = field(default_factory=time.perf_counter)
+    count: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_ns: int = 0
+    raw_text: str | None = None
+
+    def add(self, reply: Any) -> str:
+        """Count one reply; return its text."""
+        self.prompt_tokens += reply.prompt_eval_count or 0
+        self.completion_tokens += reply.eval_count or 0
+        self.model_ns += (reply.prompt_eval_duration or 0) + (reply.eval_duration or 0)
+        self.raw_text = reply.message.content or ""
+        return self.raw_text
+
+    def outcome(
+        self, status: Status, error: str | None = None, answer: dict[str, Any] | None = None, unavailable: bool = False
+    ) -> Outcome:
+        return Outcome(
+            status=status,
+            answer=answer,
+            raw_text=self.raw_text,
+            error=error,
+            attempts=self.count,
+            latency_ms=round((time.perf_counter() - self.started) * 1000),
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            model_ns=self.model_ns,
+            server_unavailable=unavailable,
+        )
+
+
+def _failed_call(error: Exception, attempts: _Attempts) -> Outcome:
+    """The outcome of a chat request that got no reply to validate."""
+    if isinstance(error, httpx.TimeoutException):
+        return attempts.outcome("timeout", f"no reply within the stage timeout ({type(error).__name__})")
+    if isinstance(error, ollama.ResponseError):
+        # 404: the model is gone for every request; any other 4xx refuses this request only
+        refusal = f"Ollama refused the request (HTTP {error.status_code}): {error.error}"
+        return attempts.outcome("llm_unavailable", refusal, unavailable=error.status_code == 404)
+    return attempts.outcome("llm_unavailable", str(error), unavailable=True)
+
+
+def _re_ask(messages: list[dict[str, str]], raw_text: str, error: str) -> list[dict[str, str]]:
+    """The conversation for the next attempt: the rejected reply and what was wrong with it."""
+    return [
+        *messages,
+        {"role": "assistant", "content": raw_text},
+        {
+            "role": "user",
+            "content": f"That reply was rejected: {error}. Answer again with only the JSON object, "
+            "fixing exactly these problems.",
+        },
+    ]
+
+
 def ask_structured(
     client: ollama.Client,
     *,
@@ -141,32 +213,13 @@ def ask_structured(
 ) -> Outcome:
     """Ask for one answer matching ``response_model``; re-ask with the error up to ``max_retries`` times.
 
-    Never raises for model or server trouble: the outcome's status says what happened
-    ('ok', 'invalid_output' with the last raw text, 'timeout', 'llm_unavailable').
+    Never raises for model or server trouble: the outcome's status says what happened.
     """
+    attempts = _Attempts()
     conversation = list(messages)
-    started = time.perf_counter()
-    prompt_tokens = completion_tokens = model_ns = 0
-    raw_text: str | None = None
-    error: str | None = None
-    attempts = 0
-
-    def outcome(status: Status, answer: dict[str, Any] | None = None, cacheable: bool = True) -> Outcome:
-        return Outcome(
-            status=status,
-            answer=answer,
-            raw_text=raw_text,
-            error=error,
-            attempts=attempts,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            model_ns=model_ns,
-            cacheable=cacheable,
-        )
-
+    error = ""
     for _ in range(max_retries + 1):
-        attempts += 1
+        attempts.count += 1
         try:
             reply = with_backoff(
                 lambda conversation=conversation: client.chat(
@@ -176,36 +229,13 @@ def ask_structured(
                 backoff_seconds,
                 f"chat with {model}",
             )
-        except httpx.TimeoutException as exc:
-            error = f"no reply within the stage timeout ({type(exc).__name__})"
-            return outcome("timeout")
-        except LlmUnavailableError as exc:
-            error = str(exc)
-            return outcome("llm_unavailable")
-        except ollama.ResponseError as exc:
-            error = f"Ollama refused the request (HTTP {exc.status_code}): {exc.error}"
-            return outcome("llm_unavailable" if exc.status_code == 404 else "invalid_output", cacheable=False)
-        prompt_tokens += reply.prompt_eval_count or 0
-        completion_tokens += reply.eval_count or 0
-        model_ns += (reply.prompt_eval_duration or 0) + (reply.eval_duration or 0)
-        raw_text = reply.message.content or ""
+        except (httpx.TimeoutException, LlmUnavailableError, ollama.ResponseError) as exc:
+            return _failed_call(exc, attempts)
+        raw_text = attempts.add(reply)
         answer, error = _validate(response_model, raw_text, validation_context)
         if answer is not None:
-            return outcome("ok", answer)
+            return attempts.outcome("ok", answer=answer)
         if reply.done_reason == "length":
             error = f"{error} (reply cut at num_predict={options.get('num_predict')} tokens)"
-        conversation = [
-            *messages,
-            {"role": "assistant", "content": raw_text},
-            {
-                "role": "user",
-                "content": f"That reply was rejected: {error}. Answer again with only the JSON object, "
-                "fixing exactly these problems.",
-            },
-        ]
-    return outcome("invalid_output")
-
-
-def schema_fingerprint(schema: dict[str, Any]) -> str:
-    """Canonical JSON of a schema (for cache keys)."""
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        conversation = _re_ask(messages, raw_text, error)
+    return attempts.outcome("invalid_output", error)

@@ -1,7 +1,10 @@
 """Run one LLM stage over its requests: availability check, cache, bounded concurrency, logging.
 
-Every request yields exactly one row, whatever happens: the answer's fields when the status is
-'ok', nulls plus the reason otherwise. Nothing is ever defaulted to a neutral answer.
+Every request yields exactly one row, in input order, whatever happens: the answer's fields when
+the status is 'ok', nulls plus the reason otherwise. Nothing is ever defaulted to a neutral answer.
+Statuses (see :class:`llm_client.client.Outcome`): 'ok', 'invalid_output' (the model replied and the
+reply failed validation), 'timeout', 'llm_unavailable' (no reply: server unreachable, model
+missing, LLM disabled, or this request refused by the server with an HTTP 4xx).
 """
 
 from __future__ import annotations
@@ -9,21 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 from tqdm import tqdm
+
+from warehouse_core.ollama_host import resolve_host
 
 from .cache import CACHEABLE_STATUSES, ResponseCache, cache_key
 from .client import (
     LlmUnavailableError,
     ModelInfo,
     Outcome,
-    Status,
     ask_structured,
     make_client,
     normalize_model_name,
@@ -34,6 +39,8 @@ from .schemas import SCHEMA_VERSION, json_schema
 from .settings import LlmSettings, Stage
 
 logger = logging.getLogger(__name__)
+
+PROGRESS_LOG_SECONDS = 5.0
 
 META_COLUMNS = (
     "model",
@@ -59,20 +66,23 @@ class StageSpec:
     """Model name used in log lines, e.g. ``llm_market_analysis``."""
     stage: Stage
     response_model: type[BaseModel]
-    validation_context: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class StageRequest:
-    """One row to produce: its key columns and the prompt (None when the row cannot be asked)."""
+    """One row to produce: its key columns and prompt, and, as the stage runs, its cache key and result."""
 
     keys: dict[str, Any]
-    messages: Messages | None
-    skip_status: Status | None = None
-    skip_error: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    """Per-request validation context (e.g. the close that support and resistance must bracket);
-    it also shapes the JSON schema sent as ``format=``, so it is part of the cache key."""
+    messages: Messages
+    validation: dict[str, Any] = field(default_factory=dict)
+    """Validation context of the answer (e.g. the close that support and resistance must bracket,
+    the position cap); it also shapes the JSON schema sent as ``format=``, so it is in the cache key."""
+    prompt_hash: str = field(init=False)
+    cache_key: str | None = field(default=None, init=False)
+    result: Outcome | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.prompt_hash = prompt_hash(self.messages)
 
 
 @dataclass
@@ -85,154 +95,81 @@ class StageStats:
     failures: int = 0
     completion_tokens: int = 0
     model_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    statuses: dict[str, int] = field(default_factory=dict)
 
-    def summary(self, name: str) -> str:
+    def count_call(self, outcome: Outcome) -> None:
+        self.calls += 1
+        self.failures += outcome.status != "ok"
+        self.completion_tokens += outcome.completion_tokens or 0
+        self.model_seconds += outcome.model_ns / 1e9
+
+    def summary(self, name: str, requests: Sequence[StageRequest], wall_seconds: float) -> str:
+        statuses: dict[str, int] = {}
+        for request in requests:
+            assert request.result is not None
+            statuses[request.result.status] = statuses.get(request.result.status, 0) + 1
         rate = self.completion_tokens / self.model_seconds if self.model_seconds > 0 else 0.0
         return (
             f"{name}: {self.decisions} decisions, {self.cache_hits} cache hits, {self.calls} LLM calls, "
-            f"{self.failures} failures, {rate:.1f} tokens/s, {self.wall_seconds:.1f} s; statuses {self.statuses}"
+            f"{self.failures} failures, {rate:.1f} tokens/s, {wall_seconds:.1f} s; statuses {statuses}"
         )
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+class Progress:
+    """A tqdm bar plus a log line with the rate and ETA every few seconds (dbt's log has no bar)."""
 
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.done = name, total, 0
+        self.started = self.last_log = time.perf_counter()
+        self.bar = tqdm(total=total, desc=name, unit="call", leave=False, disable=None)
 
-def _row(
-    request: StageRequest,
-    fields: Sequence[str],
-    settings: LlmSettings,
-    digest: str | None,
-    phash: str | None,
-    record: dict[str, Any],
-) -> dict[str, Any]:
-    answer = json.loads(record["answer_json"]) if record.get("answer_json") else {}
-    row = dict(request.keys)
-    row.update({name: answer.get(name) for name in fields})
-    row.update(
-        model=normalize_model_name(settings.model),
-        model_digest=digest,
-        prompt_hash=phash,
-        blind_mode=settings.blind,
-        status=record["status"],
-        error=record.get("error"),
-        raw_response=record.get("raw_text") if record["status"] != "ok" else None,
-        attempts=record.get("attempts", 0),
-        latency_ms=record.get("latency_ms"),
-        prompt_tokens=record.get("prompt_tokens"),
-        completion_tokens=record.get("completion_tokens"),
-        created_at=record.get("created_at") or _now(),
-    )
-    return row
+    def advance(self) -> None:
+        self.done += 1
+        self.bar.update(1)
+        now = time.perf_counter()
+        if self.done < self.total and now - self.last_log >= PROGRESS_LOG_SECONDS:
+            elapsed = now - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            logger.info(
+                "%s: %d/%d calls done, %.2f calls/s, ETA %.0f s",
+                self.name,
+                self.done,
+                self.total,
+                self.done / elapsed,
+                eta,
+            )
+            self.last_log = now
 
-
-def _record(
-    outcome: Outcome, spec: StageSpec, info: ModelInfo, phash: str, options_json: str, key: str
-) -> dict[str, Any]:
-    return {
-        "cache_key": key,
-        "stage": spec.stage,
-        "model": info.name,
-        "model_digest": info.digest,
-        "prompt_hash": phash,
-        "schema_version": SCHEMA_VERSION,
-        "options_json": options_json,
-        "status": outcome.status,
-        "answer_json": json.dumps(outcome.answer, sort_keys=True) if outcome.answer is not None else None,
-        "raw_text": outcome.raw_text,
-        "error": outcome.error,
-        "attempts": outcome.attempts,
-        "latency_ms": outcome.latency_ms,
-        "prompt_tokens": outcome.prompt_tokens,
-        "completion_tokens": outcome.completion_tokens,
-        "model_ns": outcome.model_ns,
-        "created_at": _now(),
-    }
-
-
-def _unavailable_rows(
-    spec: StageSpec, requests: Sequence[StageRequest], settings: LlmSettings, reason: str
-) -> list[dict[str, Any]]:
-    fields = list(spec.response_model.model_fields)
-    return [
-        _row(
-            r,
-            fields,
-            settings,
-            None,
-            prompt_hash(r.messages) if r.messages is not None else None,
-            {"status": r.skip_status or "llm_unavailable", "error": r.skip_error or reason},
-        )
-        for r in requests
-    ]
+    def close(self) -> None:
+        self.bar.close()
 
 
 def run_stage(
     spec: StageSpec,
     requests: Sequence[StageRequest],
     settings: LlmSettings,
+    *,
     upstream_unavailable: bool = False,
+    model: str | None = None,
+    host: str | None = None,
 ) -> list[dict[str, Any]]:
     """Produce one row per request (same order). Raises only with ``fail_fast`` when the LLM is unavailable.
 
+    ``model`` and ``host`` default to the settings' (``host`` resolved by ``warehouse_core``).
     ``upstream_unavailable``: the previous stage already warned that the LLM is unavailable, so
     this stage reports the same condition at INFO level (one clear warning per build).
     """
     started = time.perf_counter()
+    model = normalize_model_name(model or settings.model)
+    host = resolve_host(host or settings.host)
+    requests = [replace(request) for request in requests]  # own copies: results are filled in below
+    client = make_client(host, timeout=settings.timeouts[spec.stage])
+    info = _available_model(spec, requests, settings, client, model, host, upstream_unavailable)
+    if info is None:
+        return [_row(spec, request, model, None, settings.blind) for request in requests]
     stats = StageStats(decisions=len(requests))
-    fields = list(spec.response_model.model_fields)
-    host = settings.resolved_host()
-
-    if not settings.enable_llm:
-        if upstream_unavailable:
-            logger.info("%s: LLM stages disabled, %d rows marked llm_unavailable", spec.name, len(requests))
-        else:
-            logger.warning(
-                "%s: LLM stages are disabled (var enable_llm = false); %d rows marked llm_unavailable",
-                spec.name,
-                len(requests),
-            )
-        return _unavailable_rows(spec, requests, settings, "LLM stages disabled (var enable_llm = false)")
-
-    client = make_client(settings.host, timeout=settings.timeouts[spec.stage])
-    try:
-        info = probe_model(client, settings.model, settings.connection_retries, settings.backoff_seconds, host)
-    except LlmUnavailableError as exc:
-        if settings.fail_fast:
-            raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc
-        if upstream_unavailable:
-            logger.info(
-                "%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests)
-            )
-        else:
-            logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), exc)
-        return _unavailable_rows(spec, requests, settings, str(exc))
-
-    options = settings.ollama_options(spec.stage)
-    contexts = [{**spec.validation_context, **r.context} for r in requests]
-    key_options = [{**options, "max_retries": settings.max_retries, "validation": context} for context in contexts]
-    hashes = [prompt_hash(r.messages) if r.messages is not None else None for r in requests]
-    keys = [
-        cache_key(info.digest, h, SCHEMA_VERSION, ko) if h is not None else None
-        for h, ko in zip(hashes, key_options, strict=True)
-    ]
-    records: list[dict[str, Any] | None] = [None] * len(requests)
-    for i, request in enumerate(requests):
-        if request.messages is None:
-            records[i] = {"status": request.skip_status or "invalid_output", "error": request.skip_error}
-
-    cache = ResponseCache(settings.resolved_cache_path()) if settings.use_cache else None
-    try:
-        if cache is not None:
-            for i, key in enumerate(keys):
-                if key is not None and records[i] is None:
-                    hit = cache.get(key)
-                    if hit is not None:
-                        records[i] = hit
-                        stats.cache_hits += 1
-        pending = [i for i, r in enumerate(records) if r is None]
+    with ResponseCache(settings.cache_file()) if settings.use_cache else nullcontext() as cache:
+        _use_cache(spec, requests, settings, info, cache, stats)
+        pending = [request for request in requests if request.result is None]
         logger.info(
             "%s: %d decisions, %d cache hits, %d LLM calls to make with %s (%s) at %s",
             spec.name,
@@ -244,128 +181,193 @@ def run_stage(
             host,
         )
         if pending:
-            _call_pending(
-                spec,
-                requests,
-                settings,
-                info,
-                client,
-                contexts,
-                options,
-                key_options,
-                hashes,
-                keys,
-                records,
-                pending,
-                cache,
-                stats,
+            _ask_pending(spec, pending, settings, client, info, cache, stats)
+    logger.info("%s", stats.summary(spec.name, requests, time.perf_counter() - started))
+    return [_row(spec, request, model, info.digest, settings.blind) for request in requests]
+
+
+def _available_model(
+    spec: StageSpec,
+    requests: Sequence[StageRequest],
+    settings: LlmSettings,
+    client: Any,
+    model: str,
+    host: str,
+    upstream_unavailable: bool,
+) -> ModelInfo | None:
+    """The model to ask, or None after marking every request 'llm_unavailable' (and saying why, once)."""
+    if settings.enable_llm:
+        try:
+            return probe_model(client, model, settings.connection_retries, settings.backoff_seconds, host)
+        except LlmUnavailableError as exc:
+            if settings.fail_fast:
+                raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc
+            reason = str(exc)
+        if upstream_unavailable:
+            logger.info(
+                "%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests)
             )
-    finally:
-        if cache is not None:
-            cache.close()
-
-    rows = []
-    for i, request in enumerate(requests):
-        record = records[i]
-        assert record is not None
-        status = record["status"]
-        stats.statuses[status] = stats.statuses.get(status, 0) + 1
-        rows.append(_row(request, fields, settings, info.digest, hashes[i], record))
-    stats.wall_seconds = time.perf_counter() - started
-    logger.info("%s", stats.summary(spec.name))
-    return rows
+        else:
+            logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), reason)
+    else:
+        reason = "LLM stages disabled (var enable_llm = false)"
+        if upstream_unavailable:
+            logger.info("%s: LLM stages disabled, %d rows marked llm_unavailable", spec.name, len(requests))
+        else:
+            logger.warning("%s: %s; %d rows marked llm_unavailable", spec.name, reason, len(requests))
+    for request in requests:
+        request.result = Outcome("llm_unavailable", error=reason)
+    return None
 
 
-def _call_pending(
+def _key_options(settings: LlmSettings, stage: Stage, request: StageRequest) -> dict[str, Any]:
+    """Everything besides model, prompt and schema version that decides the answer."""
+    return {**settings.ollama_options(stage), "max_retries": settings.max_retries, "validation": request.validation}
+
+
+def _use_cache(
     spec: StageSpec,
     requests: Sequence[StageRequest],
     settings: LlmSettings,
     info: ModelInfo,
-    client: Any,
-    contexts: list[dict[str, Any]],
-    options: dict[str, Any],
-    key_options: list[dict[str, Any]],
-    hashes: list[str | None],
-    keys: list[str | None],
-    records: list[dict[str, Any] | None],
-    pending: list[int],
     cache: ResponseCache | None,
     stats: StageStats,
 ) -> None:
-    """Ask the model for every pending request, at most ``concurrency`` at a time."""
-    started = time.perf_counter()
-    last_log = started
-    done = 0
-    unavailable: str | None = None
-    progress = tqdm(total=len(pending), desc=spec.name, unit="call", leave=False, disable=None)
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix=spec.stage) as pool:
-        futures: dict[Future[Outcome], int] = {}
-        queue = list(reversed(pending))
+    """Give every request its cache key; replay the answers the cache holds."""
+    for request in requests:
+        options = _key_options(settings, spec.stage, request)
+        request.cache_key = cache_key(info.digest, request.prompt_hash, SCHEMA_VERSION, options)
+        if cache is not None:
+            request.result = cache.get(request.cache_key)
+            stats.cache_hits += request.result is not None
 
-        def submit_next() -> None:
-            i = queue.pop()
-            messages = requests[i].messages
-            assert messages is not None
-            futures[
-                pool.submit(
-                    ask_structured,
-                    client,
-                    model=info.name,
-                    messages=messages,
-                    response_model=spec.response_model,
-                    schema=json_schema(spec.response_model, contexts[i]),
-                    options=options,
-                    max_retries=settings.max_retries,
-                    connection_retries=settings.connection_retries,
-                    backoff_seconds=settings.backoff_seconds,
-                    validation_context=contexts[i],
-                )
-            ] = i
 
-        while queue and len(futures) < settings.concurrency:
-            submit_next()
-        while futures:
-            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+def _store(
+    spec: StageSpec, request: StageRequest, settings: LlmSettings, info: ModelInfo, cache: ResponseCache | None
+) -> None:
+    """Keep an answer the model gave ('ok' or 'invalid_output'); never a refusal, timeout or outage."""
+    outcome = request.result
+    if cache is None or outcome is None or outcome.status not in CACHEABLE_STATUSES:
+        return
+    about = {
+        "stage": spec.stage,
+        "model": info.name,
+        "model_digest": info.digest,
+        "prompt_hash": request.prompt_hash,
+        "schema_version": SCHEMA_VERSION,
+        "options_json": json.dumps(_key_options(settings, spec.stage, request), sort_keys=True),
+    }
+    cache.put(request.cache_key or "", outcome, about)
+
+
+def _ask_pending(
+    spec: StageSpec,
+    pending: Sequence[StageRequest],
+    settings: LlmSettings,
+    client: Any,
+    info: ModelInfo,
+    cache: ResponseCache | None,
+    stats: StageStats,
+) -> None:
+    """Ask the model for every pending request, at most ``concurrency`` at a time.
+
+    When the server or model goes away mid-run, the requests not yet sent are marked
+    'llm_unavailable' at once instead of each waiting through its backoffs.
+    """
+    progress = Progress(spec.name, len(pending))
+    gone: list[str] = []
+
+    def record(request: StageRequest, outcome: Outcome) -> bool:
+        request.result = outcome
+        stats.count_call(outcome)
+        if outcome.status != "ok":
+            logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
+        _store(spec, request, settings, info, cache)
+        progress.advance()
+        if outcome.server_unavailable and not gone:
+            gone.append(outcome.error or "LLM became unavailable")
+            if settings.fail_fast:
+                raise RuntimeError(f"{spec.name}: {gone[0]} (var llm_fail_fast = true)")
+        return not gone
+
+    try:
+        never_sent = run_bounded(
+            pending, _asker(spec, settings, client, info), settings.concurrency, record, spec.stage
+        )
+    finally:
+        progress.close()
+    for request in never_sent:
+        request.result = Outcome("llm_unavailable", error=gone[0])
+    if gone:
+        logger.warning("%s: LLM became unavailable during the run: %s", spec.name, gone[0])
+
+
+def _asker(spec: StageSpec, settings: LlmSettings, client: Any, info: ModelInfo) -> Callable[[StageRequest], Outcome]:
+    """The function a worker thread runs for one request."""
+    options = settings.ollama_options(spec.stage)
+
+    def ask(request: StageRequest) -> Outcome:
+        return ask_structured(
+            client,
+            model=info.name,
+            messages=request.messages,
+            response_model=spec.response_model,
+            schema=json_schema(spec.response_model, request.validation),
+            options=options,
+            max_retries=settings.max_retries,
+            connection_retries=settings.connection_retries,
+            backoff_seconds=settings.backoff_seconds,
+            validation_context=request.validation,
+        )
+
+    return ask
+
+
+def run_bounded(
+    requests: Sequence[StageRequest],
+    ask: Callable[[StageRequest], Outcome],
+    concurrency: int,
+    on_result: Callable[[StageRequest, Outcome], bool],
+    thread_prefix: str,
+) -> list[StageRequest]:
+    """Run ``ask`` over ``requests`` in order, at most ``concurrency`` at once.
+
+    ``on_result`` runs on the calling thread as each request finishes; when it returns False no
+    further request is sent (those in flight still finish). Returns the requests never sent.
+    """
+    queue = deque(requests)
+    sending = True
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=thread_prefix) as pool:
+        running: dict[Future[Outcome], StageRequest] = {}
+        while running or (sending and queue):
+            while sending and queue and len(running) < concurrency:
+                request = queue.popleft()
+                running[pool.submit(ask, request)] = request
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                i = futures.pop(future)
-                outcome = future.result()
-                options_json = json.dumps(key_options[i], sort_keys=True)
-                record = _record(outcome, spec, info, hashes[i] or "", options_json, keys[i] or "")
-                records[i] = record
-                stats.calls += 1
-                stats.completion_tokens += outcome.completion_tokens
-                stats.model_seconds += outcome.model_ns / 1e9
-                if outcome.status != "ok":
-                    stats.failures += 1
-                    logger.info("%s: %s for %s: %s", spec.name, outcome.status, requests[i].keys, outcome.error)
-                if outcome.status == "llm_unavailable" and unavailable is None:
-                    unavailable = outcome.error or "LLM became unavailable"
-                if cache is not None and outcome.status in CACHEABLE_STATUSES and outcome.cacheable:
-                    cache.put(record)
-                done += 1
-                progress.update(1)
-            now = time.perf_counter()
-            if (futures or queue) and now - last_log >= 5.0:
-                elapsed = now - started
-                eta = elapsed / done * (len(pending) - done) if done else float("nan")
-                logger.info(
-                    "%s: %d/%d calls done, %.2f calls/s, ETA %.0f s",
-                    spec.name,
-                    done,
-                    len(pending),
-                    done / elapsed,
-                    eta,
-                )
-                last_log = now
-            if unavailable is not None:
-                # the server went away mid-run: do not wait for backoffs on every remaining row
-                if settings.fail_fast:
-                    raise RuntimeError(f"{spec.name}: {unavailable} (var llm_fail_fast = true)")
-                for i in queue:
-                    records[i] = {"status": "llm_unavailable", "error": unavailable}
-                queue.clear()
-            while queue and len(futures) < settings.concurrency:
-                submit_next()
-    progress.close()
-    if unavailable is not None:
-        logger.warning("%s: LLM became unavailable during the run: %s", spec.name, unavailable)
+                sending = on_result(running.pop(future), future.result()) and sending
+    return list(queue)
+
+
+def _row(spec: StageSpec, request: StageRequest, model: str, digest: str | None, blind: bool) -> dict[str, Any]:
+    """The table row of one request: key columns, the answer's fields (null unless 'ok'), metadata."""
+    outcome = request.result
+    assert outcome is not None
+    answer = outcome.answer if outcome.status == "ok" and outcome.answer else {}
+    row = dict(request.keys)
+    row.update({name: answer.get(name) for name in spec.response_model.model_fields})
+    row.update(
+        model=model,
+        model_digest=digest,
+        prompt_hash=request.prompt_hash,
+        blind_mode=blind,
+        status=outcome.status,
+        error=outcome.error,
+        raw_response=outcome.raw_text if outcome.status != "ok" else None,
+        attempts=outcome.attempts,
+        latency_ms=outcome.latency_ms,
+        prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens,
+        created_at=outcome.created_at,
+    )
+    return row

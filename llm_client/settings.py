@@ -7,11 +7,12 @@ passed through is an error rather than a silently different value.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from warehouse_core.paths import llm_cache_path
 
 Stage = Literal["analysis", "signal", "risk"]
 
@@ -36,9 +37,10 @@ class LlmSettings(BaseModel):
     num_predict: dict[Stage, int]
     max_position_size: float = Field(gt=0, le=1)
     use_cache: bool
-    cache_path: str
-    host: str | None = None
-    """Ollama base URL; None means the ``OLLAMA_HOST`` environment variable, as for the ollama CLI."""
+    cache_path: str | None
+    """Var ``llm_cache_path``; None means ``$WAREHOUSE_DIR/llm_cache.duckdb`` (see ``cache_file``)."""
+    host: str | None
+    """Var ``llm_host``; None means ``$OLLAMA_HOST``, then the default (``warehouse_core.ollama_host``)."""
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LlmSettings:
@@ -54,10 +56,6 @@ class LlmSettings(BaseModel):
             "num_predict": self.num_predict[stage],
         }
 
-    def resolved_host(self) -> str:
-        """The host the client talks to, for log lines and error messages."""
-        return self.host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
-
-    def resolved_cache_path(self) -> Path:
-        """The cache file; relative paths are relative to the working directory (the dbt project)."""
-        return Path(self.cache_path).expanduser()
+    def cache_file(self) -> Path:
+        """The cache file, by the one rule of ``warehouse_core.paths`` (relative = from the project folder)."""
+        return llm_cache_path(self.cache_path)

@@ -87,7 +87,7 @@ def market_analysis(context: Sequence[Row], settings: LlmSettings) -> pd.DataFra
         StageRequest(
             keys={"ticker": row["ticker"], "decision_date": row["decision_date"]},
             messages=analysis_messages(row, settings.blind),
-            context={"close": float(row["close"])},
+            validation={"close": float(row["close"])},
         )
         for row in sorted(context, key=_key)
     ]
@@ -137,9 +137,10 @@ def risk_assessment(context: Sequence[Row], signals: Sequence[Row], settings: Ll
                     "signals_used": sum(1 for _, s in positions if s is not None),
                 },
                 messages=risk_messages(positions, settings.blind, settings.max_position_size),
+                validation={"max_position_size": settings.max_position_size},
             )
         )
-    spec = StageSpec("llm_risk_assessment", "risk", RiskAssessment, {"max_position_size": settings.max_position_size})
+    spec = StageSpec("llm_risk_assessment", "risk", RiskAssessment)
     rows = run_stage(spec, requests, settings, upstream_unavailable=_all_unavailable(signals))
     for row in rows:
         if row["concerns"] is not None:

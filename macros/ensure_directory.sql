@@ -5,6 +5,6 @@
 -#}
 {% macro ensure_directory(subdir) -%}
 copy (select 1 as partition_key, 1 as payload where false)
-    to '{{ env_var('WAREHOUSE_DIR', 'data') ~ '/' ~ subdir }}'
+    to '{{ warehouse_dir() ~ '/' ~ subdir }}'
     (format parquet, partition_by (partition_key), overwrite_or_ignore true)
 {%- endmacro %}

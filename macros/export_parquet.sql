@@ -4,7 +4,7 @@
   Usage: post_hook="{{ export_parquet('training/mart_dataset_splits', ['ticker', 'split']) }}"
 -#}
 {% macro export_parquet(subdir, partition_by=none) -%}
-{%- set target_path = env_var('WAREHOUSE_DIR', 'data') ~ '/' ~ subdir -%}
+{%- set target_path = warehouse_dir() ~ '/' ~ subdir -%}
 {%- if partition_by -%}
 copy (select * from {{ this }}) to '{{ target_path }}'
     (format parquet, partition_by ({{ partition_by | join(', ') }}), overwrite true)

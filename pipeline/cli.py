@@ -19,8 +19,8 @@ from pathlib import Path
 
 from embedded_ollama.launcher import EmbeddedOllamaError, ensure_ollama
 from python_ingest import cli as ingest_cli
-from python_ingest import settings
 from report import cli as report_cli
+from warehouse_core.project import PROJECT_DIR, project_vars
 
 log = logging.getLogger("pipeline")
 BIN_DIR = Path(sys.executable).parent
@@ -75,7 +75,7 @@ def ingest_args(args: argparse.Namespace) -> list[str]:
 def run_dbt(arguments: list[str]) -> int:
     command = [str(BIN_DIR / "dbt"), *arguments]
     log.info("$ %s", " ".join(command))
-    return subprocess.run(command, cwd=settings.PROJECT_DIR).returncode
+    return subprocess.run(command, cwd=PROJECT_DIR).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return rc
 
     chosen = dbt_vars(args)
-    enable_llm = chosen.get("enable_llm", settings.project_vars()["enable_llm"])
+    enable_llm = chosen.get("enable_llm", project_vars()["enable_llm"])
     handle = None
     if enable_llm:
         try:

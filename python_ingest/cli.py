@@ -11,16 +11,18 @@ import logging
 import sys
 from pathlib import Path
 
-from python_ingest import settings
-from python_ingest.errors import IngestError
 from python_ingest.run import ingest
 from python_ingest.validation import check_date_range, parse_date, parse_sources, parse_tickers
+from python_ingest.warehouse import TickerLoad
+from warehouse_core import UserError
+from warehouse_core.paths import warehouse_path
+from warehouse_core.project import project_vars
 
 log = logging.getLogger("python_ingest")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = settings.project_vars()
+    defaults = project_vars()
     parser = argparse.ArgumentParser(prog="python -m python_ingest", description=__doc__.splitlines()[0])
     parser.add_argument("--tickers", default=",".join(defaults["tickers"]), help="comma-separated, e.g. AAPL,MSFT")
     parser.add_argument("--start", default=defaults["start"], help="first date, YYYY-MM-DD")
@@ -44,48 +46,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
         stream=sys.stderr,
     )
-    if not args.verbose:
+    if not verbose:
         for noisy in ("yfinance", "urllib3", "peewee"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
+def _load(args: argparse.Namespace) -> list[TickerLoad]:
+    tickers = parse_tickers(args.tickers)
+    if args.benchmark:
+        tickers += [t for t in parse_tickers(args.benchmark) if t not in tickers]
+    start, end = parse_date(args.start, "start"), parse_date(args.end, "end")
+    check_date_range(start, end)
+    return ingest(
+        tickers,
+        start,
+        end,
+        parse_sources(args.source),
+        args.warehouse or warehouse_path(),
+        refresh=args.refresh,
+        csv_dir=args.csv_dir,
+    )
+
+
+def failure_line(failed: list[TickerLoad], sources: str, start: str, end: str) -> str:
+    """One line saying, per ticker that was not stored, the real cause."""
+    causes = []
+    for load in failed:
+        if load.status == "empty":
+            causes.append(
+                f"no data for {load.ticker} from {sources} in {start}..{end}: check the symbol and dates, "
+                "or add a fallback source (e.g. --source yahoo,sample)"
+            )
+        else:
+            causes.append(f"{load.ticker} refused: {load.error}")
+    return "error: " + " | ".join(causes) + "; the other tickers were stored"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     try:
-        tickers = parse_tickers(args.tickers)
-        if args.benchmark:
-            tickers += [t for t in parse_tickers(args.benchmark) if t not in tickers]
-        start, end = parse_date(args.start, "start"), parse_date(args.end, "end")
-        check_date_range(start, end)
-        source_order = parse_sources(args.source)
-        loads = ingest(
-            tickers,
-            start,
-            end,
-            source_order,
-            args.warehouse or settings.warehouse_path(),
-            refresh=args.refresh,
-            csv_dir=args.csv_dir,
-        )
-    except IngestError as exc:
+        loads = _load(args)
+    except UserError as exc:
         log.error("error: %s", exc)
         return 2
 
     for load in loads:
         detail = f" ({load.error})" if load.error else ""
-        log.info("%-8s %-7s %-7s %6d rows%s", load.ticker, load.status, load.source or "-", load.rows, detail)
-    failed = [load.ticker for load in loads if load.status in ("empty", "error")]
-    if failed:
-        log.error(
-            "error: no data for %s from %s in %s..%s; check the symbol and dates, or add a fallback source "
-            "(e.g. --source yahoo,sample); the other tickers were stored",
-            ", ".join(failed),
-            args.source,
-            start,
-            end,
+        dropped = f", {load.rows_dropped} dropped" if load.rows_dropped else ""
+        log.info(
+            "%-8s %-7s %-7s %6d rows%s%s", load.ticker, load.status, load.source or "-", load.rows, dropped, detail
         )
+    failed = [load for load in loads if load.status in ("empty", "error")]
+    if failed:
+        log.error("%s", failure_line(failed, args.source, args.start, args.end))
         return 1
     return 0

@@ -10,8 +10,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from python_ingest import sources, warehouse
-from python_ingest.errors import IngestError
 from python_ingest.warehouse import TickerLoad
+from warehouse_core import UserError
+from warehouse_core.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -19,32 +20,41 @@ log = logging.getLogger(__name__)
 def fetch_with_fallback(
     ticker: str, start: date, end: date, source_order: list[str], csv_dir: Path | None
 ) -> TickerLoad:
-    """Try each source in order; the first with rows serves the ticker."""
+    """Try each source in order; the first with rows serves the ticker.
+
+    Status 'error' when a source refused the ticker (and no later one served it), 'empty' when
+    every source simply had no rows. Refusals of earlier sources stay visible on an 'ok' row as
+    warnings.
+    """
     started_at = datetime.now()
-    problems: list[str] = []
+    refused: list[str] = []
+    empty: list[str] = []
     for source in source_order:
         try:
-            frame = sources.fetch(source, ticker, start, end, csv_dir)
-        except IngestError as exc:
-            log.warning("%s: %s", source, exc)
-            problems.append(f"{source}: {exc}")
+            prices = sources.fetch(source, ticker, start, end, csv_dir)
+        except UserError as exc:
+            log.warning("%s: %s: %s", ticker, source, exc)
+            refused.append(f"{source}: {exc}")
             continue
-        if frame.empty:
+        if prices.frame.empty:
             log.debug("%s: no rows for %s in %s..%s", source, ticker, start, end)
-            problems.append(f"{source}: no rows")
+            empty.append(f"{source}: no rows")
             continue
-        log.debug("%s: %d rows for %s", source, len(frame), ticker)
-        return TickerLoad(ticker, source, "ok", frame, None, started_at, datetime.now(), len(frame))
-    errored = any(": no rows" not in p for p in problems)
-    return TickerLoad(
-        ticker,
-        source_order[-1],
-        "error" if errored else "empty",
-        None,
-        "; ".join(problems),
-        started_at,
-        datetime.now(),
-    )
+        log.debug("%s: %d rows for %s", source, len(prices.frame), ticker)
+        return TickerLoad(
+            ticker,
+            source,
+            "ok",
+            prices.frame,
+            None,
+            started_at,
+            datetime.now(),
+            len(prices.frame),
+            rows_dropped=prices.rows_dropped,
+            warnings=[*refused, *empty, *prices.warnings],
+        )
+    status = "error" if refused else "empty"
+    return TickerLoad(ticker, source_order[-1], status, None, "; ".join(refused + empty), started_at, datetime.now())
 
 
 def ingest(
@@ -60,7 +70,7 @@ def ingest(
     """Load ``tickers`` for [start, end] into ``warehouse_file``; returns one TickerLoad per ticker."""
     run_id = uuid.uuid4().hex[:12]
     # Open once up front: a locked file fails before any network traffic.
-    with warehouse.connect(warehouse_file) as con:
+    with connect(warehouse_file) as con:
         warehouse.ensure_tables(con)
         done = {t for t in tickers if not refresh and warehouse.already_loaded(con, t, start, end)}
 
@@ -73,7 +83,7 @@ def ingest(
             continue
         loads.append(fetch_with_fallback(ticker, start, end, source_order, csv_dir))
 
-    with warehouse.connect(warehouse_file) as con:
+    with connect(warehouse_file) as con:
         warehouse.write_run(con, run_id, loads, start, end, refresh=refresh)
     log.info("run %s written to %s", run_id, warehouse_file)
     return loads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from python_ingest.errors import IngestError
+from warehouse_core import UserError
 
 TICKER_PATTERN = re.compile(r"^[A-Z0-9.\-^]{1,15}$")
 
@@ -19,14 +19,14 @@ def parse_tickers(raw: str | list[str]) -> list[str]:
         if not ticker:
             continue
         if not TICKER_PATTERN.match(ticker):
-            raise IngestError(
+            raise UserError(
                 f"invalid ticker {item.strip()!r}: use letters, digits, '.', '-' or '^' "
                 "(at most 15 characters), e.g. --tickers AAPL,BRK-B,^GSPC"
             )
         if ticker not in tickers:
             tickers.append(ticker)
     if not tickers:
-        raise IngestError("no tickers given: pass --tickers AAPL,MSFT")
+        raise UserError("no tickers given: pass --tickers AAPL,MSFT")
     return tickers
 
 
@@ -37,16 +37,16 @@ def parse_date(raw: str | date, name: str) -> date:
     try:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
-        raise IngestError(f"invalid --{name} date {raw!r}: use YYYY-MM-DD, e.g. 2010-01-04") from None
+        raise UserError(f"invalid --{name} date {raw!r}: use YYYY-MM-DD, e.g. 2010-01-04") from None
 
 
 def check_date_range(start: date, end: date, today: date | None = None) -> None:
     """``start <= end`` and no end in the future."""
     today = today or date.today()
     if start > end:
-        raise IngestError(f"--start {start} is after --end {end}: swap them or fix the range")
+        raise UserError(f"--start {start} is after --end {end}: swap them or fix the range")
     if end > today:
-        raise IngestError(f"--end {end} is in the future (today is {today}): use a date up to today")
+        raise UserError(f"--end {end} is in the future (today is {today}): use a date up to today")
 
 
 SOURCE_NAMES = ("sample", "yahoo", "csv")
@@ -58,7 +58,7 @@ def parse_sources(raw: str | list[str]) -> list[str]:
     sources = [item.strip().lower() for item in items if item.strip()]
     unknown = [s for s in sources if s not in SOURCE_NAMES]
     if unknown or not sources:
-        raise IngestError(
+        raise UserError(
             f"unknown source {', '.join(unknown) or '(none)'}: choose from {', '.join(SOURCE_NAMES)}, "
             "comma-separated for fallback, e.g. --source yahoo,sample"
         )

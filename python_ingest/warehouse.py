@@ -6,16 +6,12 @@ leaves the previous contents untouched.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import pandas as pd
-
-from python_ingest.errors import IngestError
 
 DDL = """
 create schema if not exists raw;
@@ -41,9 +37,29 @@ create table if not exists raw.ingest_runs (
     started_at      timestamp not null,
     finished_at     timestamp not null,
     requested_start date      not null,
-    requested_end   date      not null
+    requested_end   date      not null,
+    rows_dropped    integer,
+    warnings        varchar
 );
+-- warehouses written before these columns existed get them (null for their old rows)
+alter table raw.ingest_runs add column if not exists rows_dropped integer;
+alter table raw.ingest_runs add column if not exists warnings varchar;
 """
+
+RUN_COLUMNS = (
+    "run_id",
+    "ticker",
+    "source",
+    "status",
+    "rows",
+    "error",
+    "started_at",
+    "finished_at",
+    "requested_start",
+    "requested_end",
+    "rows_dropped",
+    "warnings",
+)
 
 
 @dataclass
@@ -58,29 +74,10 @@ class TickerLoad:
     started_at: datetime
     finished_at: datetime
     rows: int = 0
-
-
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a lock held by another process (named when DuckDB says which) or an
-    unreadable file becomes a one-line IngestError. Every CLI opens the warehouse through here."""
-    if read_only and not path.exists():
-        raise IngestError(f"warehouse {path} does not exist yet: run the ingest first")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(path), read_only=read_only)
-    except OSError as exc:
-        raise IngestError(
-            f"cannot create warehouse folder {path.parent} ({exc.strerror or exc}): choose another --warehouse or WAREHOUSE_DIR"
-        ) from None
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            holder = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(exc))
-            who = f", {holder.group(1)} (PID {holder.group(2)})" if holder else ""
-            raise IngestError(
-                f"warehouse {path} is locked by another process{who} (a BI tool, a dbt run or a DuckDB shell "
-                "has the file open, even read-only): close it and retry"
-            ) from None
-        raise IngestError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+    rows_dropped: int | None = None
+    """Source rows left out because every price was empty (None when nothing was fetched)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the ingest dropped or assumed, and where (file and line); also logged."""
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -140,7 +137,7 @@ def write_run(
             if load.status == "ok" and load.frame is not None:
                 load.rows = _write_prices(con, load, start, end, ingested_at, refresh)
             con.execute(
-                "insert into raw.ingest_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into raw.ingest_runs ({', '.join(RUN_COLUMNS)}) values ({', '.join('?' * len(RUN_COLUMNS))})",
                 [
                     run_id,
                     load.ticker,
@@ -152,6 +149,8 @@ def write_run(
                     load.finished_at,
                     start,
                     end,
+                    load.rows_dropped,
+                    "; ".join(load.warnings) or None,
                 ],
             )
         con.execute("commit")

@@ -11,7 +11,9 @@ from pathlib import Path
 from report.data import load_daily, load_report, load_signals
 from report.html import render_html
 from report.text import render_text
-from report.warehouse import ReportError, default_path, open_marts
+from report.warehouse import open_marts
+from warehouse_core import UserError
+from warehouse_core.paths import warehouse_path
 
 log = logging.getLogger("report")
 
@@ -53,12 +55,12 @@ def _marks() -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
-    path = args.warehouse or default_path()
+    path = args.warehouse or warehouse_path()
     try:
         with open_marts(path) as con:
             report = load_report(con, str(path), args.strategy)
             if args.strategy and not report.summary and not report.tracking.total_signals:
-                raise ReportError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
+                raise UserError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
             if args.format == "text":
                 output = render_text(
                     report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 output = json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
             else:
                 output = render_html(report, lambda s, t: load_daily(con, s, t), lambda s, t: load_signals(con, s, t))
-    except ReportError as exc:
+    except UserError as exc:
         log.error("error: %s", exc)
         return 2
 

@@ -15,7 +15,8 @@ def _num(value: float | None, width: int) -> str:
     return f"{value:>{width}.2f}" if value is not None else f"{'n/a':>{width}}"
 
 
-def render_text(report: Report, ready_limit: int = 50, marks: tuple[str, str] = ("✅", "❌")) -> str:
+def _backtest_lines(report: Report, marks: tuple[str, str]) -> list[str]:
+    """One SUMMARY BY TICKER table per strategy."""
     lines: list[str] = []
     for strategy in report.strategies:
         rows = [r for r in report.summary if r.strategy == strategy]
@@ -36,6 +37,11 @@ def render_text(report: Report, ready_limit: int = 50, marks: tuple[str, str] = 
                 f"{r.ticker:<10}{_pct(r.total_return, 9)}{_pct(r.annual_return, 10)}{_pct(r.alpha, 9)}"
                 f"{_num(r.sharpe_ratio, 8)}{_pct(r.max_drawdown, 9)}{r.trades:>8d}{marks[0] if r.is_valid else marks[1]:>8}"
             )
+    return lines
+
+
+def render_text(report: Report, ready_limit: int = 50, marks: tuple[str, str] = ("✅", "❌")) -> str:
+    lines = _backtest_lines(report, marks)
     t = report.tracking
     rate = f"{t.validation_rate * 100:.1f}%" if t.validation_rate is not None else "n/a"
     lines += [

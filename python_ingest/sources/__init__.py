@@ -1,17 +1,16 @@
-"""Price sources. Each ``fetch`` returns the canonical frame of :mod:`python_ingest.frames`
-(empty when the source has nothing for that ticker and range) or raises IngestError."""
+"""Price sources. Each ``fetch`` returns :class:`python_ingest.frames.SourcePrices` (no rows
+when the source has nothing for that ticker and range) or raises ``UserError``."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
+from python_ingest.frames import SourcePrices
 from python_ingest.sources import csv_files, sample, yahoo
 
 
-def fetch(source: str, ticker: str, start: date, end: date, csv_dir: Path | None = None) -> pd.DataFrame:
+def fetch(source: str, ticker: str, start: date, end: date, csv_dir: Path | None = None) -> SourcePrices:
     """Fetch one ticker's daily prices from the named source."""
     if source == "sample":
         return sample.fetch(ticker, start, end)

@@ -13,11 +13,10 @@ from datetime import date
 
 import pandas as pd
 
-from python_ingest.frames import normalize_price_frame
+from python_ingest.frames import RowOrigin, SourcePrices, normalize_price_frame
 
 BOKEH_TICKERS = ("AAPL", "MSFT", "IBM", "GOOG", "FB")
 SP500_TICKER = "^GSPC"
-AVAILABLE_TICKERS = (*BOKEH_TICKERS, SP500_TICKER)
 
 
 def _bokeh_frame(ticker: str) -> pd.DataFrame:
@@ -43,12 +42,12 @@ def _sp500_frame() -> pd.DataFrame:
     return sp500.load()
 
 
-def fetch(ticker: str, start: date, end: date) -> pd.DataFrame:
-    """The bundled sample for ``ticker``; empty if the sample does not have it."""
+def fetch(ticker: str, start: date, end: date) -> SourcePrices:
+    """The bundled sample for ``ticker``; no rows if the sample does not have it."""
     if ticker in BOKEH_TICKERS:
-        raw = _bokeh_frame(ticker)
+        raw, package = _bokeh_frame(ticker), "bokeh-sampledata"
     elif ticker == SP500_TICKER:
-        raw = _sp500_frame()
+        raw, package = _sp500_frame(), "arch"
     else:
-        raw = None
-    return normalize_price_frame(raw, ticker, start, end)
+        raw, package = None, "sample"
+    return normalize_price_frame(raw, ticker, start, end, RowOrigin(f"the {package} prices of {ticker}"))

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from python_ingest.errors import IngestError
-from python_ingest.frames import normalize_price_frame
+from python_ingest.frames import RowOrigin, SourcePrices, normalize_price_frame
+from warehouse_core import UserError
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def fetch(
     max_attempts: int = 4,
     base_delay_s: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> pd.DataFrame:
-    """Daily prices for one ticker from Yahoo; empty when Yahoo has none (or is unreachable)."""
+) -> SourcePrices:
+    """Daily prices for one ticker from Yahoo; no rows when Yahoo has none (or is unreachable)."""
     from yfinance.exceptions import YFRateLimitError
 
     for attempt in range(1, max_attempts + 1):
@@ -57,11 +57,11 @@ def fetch(
             break
         except YFRateLimitError:
             if attempt == max_attempts:
-                raise IngestError(
+                raise UserError(
                     f"{ticker}: Yahoo rate limit hit {max_attempts} times; wait a few minutes and retry "
                     "or add a fallback source (--source yahoo,sample)"
                 ) from None
             delay = base_delay_s * 2 ** (attempt - 1)
             log.warning("%s: Yahoo rate limit, retry %d/%d in %.0fs", ticker, attempt, max_attempts - 1, delay)
             sleep(delay)
-    return normalize_price_frame(raw, ticker, start, end)
+    return normalize_price_frame(raw, ticker, start, end, RowOrigin(f"Yahoo's download for {ticker}"))

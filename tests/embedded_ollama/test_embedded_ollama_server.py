@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
+import time
 from typing import Literal
 
 import httpx
@@ -13,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, ensure_ollama
 from embedded_ollama.model import locate_gguf, sha256_file
+from embedded_ollama.protocol import OLLAMA_API_VERSION
 
 MESSAGES = [
     {"role": "system", "content": "You are a cautious trading assistant. Answer only with JSON."},
@@ -33,8 +37,10 @@ def test_root_says_ollama_is_running(embedded_ollama_server: EmbeddedHandle) -> 
 
 
 def test_version(embedded_ollama_server: EmbeddedHandle) -> None:
+    """The server claims the Ollama API version it implements, as MAJOR.MINOR.PATCH like Ollama's own."""
     answer = httpx.get(embedded_ollama_server.host + "/api/version").json()
-    assert isinstance(answer["version"], str) and answer["version"]
+    assert answer == {"version": OLLAMA_API_VERSION}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", answer["version"]), answer
 
 
 def test_list_reports_the_model_and_its_file_digest(embedded_ollama_client: ollama.Client) -> None:
@@ -187,19 +193,34 @@ def test_bad_request_is_a_400(embedded_ollama_server: EmbeddedHandle, body: byte
 
 
 def test_concurrent_requests_are_served_one_at_a_time(embedded_ollama_server: EmbeddedHandle) -> None:
-    answers: list[str] = []
+    """Three requests sent at once: the server's own timing shows each waited for the one before.
+
+    ``load_duration`` is the time a request waited for the model; a request that generated while
+    another still did would have waited ~0 and started before the other was answered.
+    """
+    start = threading.Barrier(3)
+    timings: list[tuple[float, float, int, str]] = []  # (sent, answered, load_duration ns, answer)
 
     def ask() -> None:
         client = ollama.Client(host=embedded_ollama_server.host)
-        reply = client.chat(model=EMBEDDED_MODEL_NAME, messages=MESSAGES, options={**GREEDY, "num_predict": 12})
-        answers.append(reply.message.content or "")
+        start.wait()
+        sent = time.perf_counter()
+        reply = client.chat(model=EMBEDDED_MODEL_NAME, messages=MESSAGES, options={**GREEDY, "num_predict": 24})
+        timings.append((sent, time.perf_counter(), reply.load_duration or 0, reply.message.content or ""))
 
     threads = [threading.Thread(target=ask) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert len(answers) == 3 and len(set(answers)) == 1
+    assert len(timings) == 3 and len({answer for *_, answer in timings}) == 1
+    by_wait = sorted(timings, key=lambda t: t[2])
+    slack = 0.05  # seconds: loopback HTTP and JSON around the generation itself
+    for (_, answered, _, _), (sent, _, waited_ns, _) in itertools.pairwise(by_wait):
+        started_generating = sent + waited_ns / 1e9
+        assert started_generating >= answered - slack, (
+            f"a request started generating {answered - started_generating:.3f} s before the previous one was answered"
+        )
 
 
 def test_ensure_ollama_uses_a_running_server(embedded_ollama_server: EmbeddedHandle) -> None:

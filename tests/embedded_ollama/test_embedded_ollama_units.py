@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama, resolve_host
+from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama
 from embedded_ollama.gguf_meta import read_gguf_metadata
 from embedded_ollama.launcher import start_embedded_server
 from embedded_ollama.model import locate_gguf, matches_model_name
@@ -42,17 +42,6 @@ from embedded_ollama.protocol import (
 )
 def test_model_name_matching(name: str, expected: bool) -> None:
     assert matches_model_name(name) is expected
-
-
-def test_resolve_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    assert resolve_host(None) == "http://127.0.0.1:11434"
-    assert resolve_host("localhost") == "http://localhost:11434"
-    assert resolve_host(":5000") == "http://127.0.0.1:5000"
-    assert resolve_host("http://127.0.0.1") == "http://127.0.0.1:80"
-    assert resolve_host("[::1]:7000") == "http://[::1]:7000"
-    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.2:9999")
-    assert resolve_host() == "http://127.0.0.2:9999"
 
 
 @pytest.mark.parametrize(

@@ -54,11 +54,21 @@ def test_rerun_is_idempotent_and_skips_the_fetch(sample_warehouse: Path) -> None
     assert last_run == [("skipped", 0)]
 
 
+def key_counts(warehouse_dir: Path) -> tuple[int, int]:
+    """(rows, distinct (ticker, date) keys) of raw.prices: equal when nothing is doubled."""
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select count(*), count(distinct (ticker, date)) from raw.prices").fetchone()
+
+
 def test_refresh_fetches_again_without_duplicates(sample_warehouse: Path) -> None:
-    before = {(row[0], row[1]): row[2:8] for row in prices(sample_warehouse)}
+    before = prices(sample_warehouse)
+    rows_before, keys_before = key_counts(sample_warehouse)
     run_cli(["python_ingest", "--tickers", "IBM", "--benchmark", "", "--refresh"], sample_warehouse)
-    after = {(row[0], row[1]): row[2:8] for row in prices(sample_warehouse)}
-    assert after == before  # same values, same keys, nothing doubled
+    rows_after, keys_after = key_counts(sample_warehouse)
+    assert rows_before == keys_before == sum(EXPECTED_ROWS.values())
+    assert rows_after == keys_after == rows_before, "nothing doubled, nothing lost"
+    after = prices(sample_warehouse)
+    assert [row[:8] for row in after] == [row[:8] for row in before], "same keys, same values"
 
 
 def test_wider_range_adds_only_missing_days(tmp_path: Path) -> None:

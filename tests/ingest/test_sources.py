@@ -11,8 +11,8 @@ import pytest
 from warehouse_helpers import run_cli
 from yfinance.exceptions import YFRateLimitError
 
-from python_ingest.errors import IngestError
 from python_ingest.sources import yahoo
+from warehouse_core import UserError
 
 START, END = date(2024, 1, 2), date(2024, 1, 5)
 
@@ -34,7 +34,7 @@ def yfinance_frame(ticker: str) -> pd.DataFrame:
 
 
 def test_multiindex_frame_is_normalised() -> None:
-    frame = yahoo.fetch("AAPL", START, END, download=lambda t, s, e: yfinance_frame(t))
+    frame = yahoo.fetch("AAPL", START, END, download=lambda t, s, e: yfinance_frame(t)).frame
     assert list(frame.columns) == ["date", "open", "high", "low", "close", "adj_close", "volume"]
     assert frame["date"].tolist() == [date(2024, 1, d) for d in (2, 3, 4, 5)]
     assert frame["adj_close"].tolist() == [184.0, 182.6, 180.3, 179.6]
@@ -42,7 +42,7 @@ def test_multiindex_frame_is_normalised() -> None:
 
 
 def test_empty_frame_without_exception_gives_empty_result() -> None:
-    assert yahoo.fetch("NOPE", START, END, download=lambda t, s, e: pd.DataFrame()).empty
+    assert yahoo.fetch("NOPE", START, END, download=lambda t, s, e: pd.DataFrame()).frame.empty
 
 
 def test_rate_limit_is_retried_with_backoff_then_gives_up() -> None:
@@ -55,13 +55,13 @@ def test_rate_limit_is_retried_with_backoff_then_gives_up() -> None:
             raise outcome
         return outcome
 
-    assert len(yahoo.fetch("MSFT", START, END, download=flaky, sleep=delays.append)) == 4
+    assert len(yahoo.fetch("MSFT", START, END, download=flaky, sleep=delays.append).frame) == 4
     assert delays == [2.0, 4.0]
 
     def always_limited(t: str, s: date, e: date) -> pd.DataFrame:
         raise YFRateLimitError()
 
-    with pytest.raises(IngestError, match="rate limit hit 3 times"):
+    with pytest.raises(UserError, match="rate limit hit 3 times"):
         yahoo.fetch("MSFT", START, END, download=always_limited, max_attempts=3, sleep=lambda _: None)
 
 
@@ -128,8 +128,15 @@ def test_csv_source_reads_documented_layout(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("date,open,high,low,close,volume\n2024-01-02,10,11,9,not-a-number,5\n", "malformed price data"),
-        ("date,open,close\n2024-01-02,10,11\n", "lacks column(s) high, low, volume"),
+        (
+            "date,open,high,low,close,volume\n2024-01-02,10,11,9,not-a-number,5\n",
+            "BAD.csv line 2, column close: 'not-a-number' is not a number",
+        ),
+        ("date,open,close\n2024-01-02,10,11\n", "BAD.csv lacks column(s) high, low, volume"),
+        (
+            "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,5\n,10,11,9,10.6,5\n",
+            "BAD.csv line 3, column date: is empty",
+        ),
         ('date,open,high,low,close,volume\n"2024-01-02,10,11\n', "cannot read"),
     ],
 )

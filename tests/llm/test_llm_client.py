@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import duckdb
 import httpx
+import ollama
 import pytest
 from pydantic import ValidationError
 
 from llm_client.cache import ResponseCache, cache_key
-from llm_client.client import LlmUnavailableError, ask_structured, normalize_model_name, probe_model
+from llm_client.client import LlmUnavailableError, Outcome, ask_structured, normalize_model_name, probe_model
 from llm_client.prompts import analysis_messages, prompt_hash, risk_messages, signal_messages
 from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal, json_schema
@@ -174,13 +180,53 @@ def test_timeout_and_connection_errors_get_their_own_status() -> None:
     assert ask(reset).status == "llm_unavailable" and len(reset.requests) == 2
 
 
-def test_a_refused_request_is_recorded_but_never_cached() -> None:
-    import ollama
-
+def test_a_refused_request_is_unavailable_not_invalid_output() -> None:
+    """'invalid_output' means the model replied and the reply failed validation; a 4xx refusal got no reply."""
     refused = ask(FakeClient([ollama.ResponseError("prompt too long", status_code=400)]))
-    assert refused.status == "invalid_output" and "HTTP 400" in (refused.error or "")
-    assert refused.cacheable is False
-    assert ask(FakeClient(["not json"])).cacheable is True  # the model did answer: replayable
+    assert refused.status == "llm_unavailable" and refused.raw_text is None
+    assert "refused the request (HTTP 400): prompt too long" in (refused.error or "")
+    assert not refused.server_unavailable, "one refused request says nothing about the others"
+    missing = ask(FakeClient([ollama.ResponseError("model not found", status_code=404)]))
+    assert missing.status == "llm_unavailable" and missing.server_unavailable
+
+
+class PickyClient(FakeClient):
+    """Answers every prompt except those mentioning ``refuse``, which get an HTTP 400."""
+
+    def __init__(self, refuse: str) -> None:
+        super().__init__([json.dumps(GOOD_ANALYSIS)])
+        self.refuse = refuse
+
+    def chat(self, **kwargs: Any) -> Any:
+        if self.refuse in json.dumps(kwargs["messages"]):
+            self.requests.append(kwargs)
+            raise ollama.ResponseError("prompt too long", status_code=400)
+        return super().chat(**kwargs)
+
+
+def test_runner_keeps_going_after_a_refusal_and_never_caches_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picky = PickyClient(refuse="MSFT")
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: picky)
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [
+        StageRequest(keys={"ticker": t}, messages=analysis_messages({**CONTEXT, "ticker": t}, False))
+        for t in ("AAPL", "MSFT", "IBM")
+    ]
+    rows = run_stage(spec, requests, settings(tmp_path, concurrency=1))
+    assert [(r["ticker"], r["status"]) for r in rows] == [
+        ("AAPL", "ok"),
+        ("MSFT", "llm_unavailable"),
+        ("IBM", "ok"),
+    ]
+    assert "refused the request (HTTP 400)" in rows[1]["error"] and rows[1]["raw_response"] is None
+    with ResponseCache(tmp_path / "cache.duckdb") as cache:
+        assert cache.count() == 2, "answers are cached, the refusal is not"
+    picky.requests.clear()
+    again = run_stage(spec, requests, settings(tmp_path, concurrency=1))
+    assert [r["ticker"] for r in again] == ["AAPL", "MSFT", "IBM"]
+    assert len(picky.requests) == 1 and "MSFT" in json.dumps(picky.requests[0]["messages"])
 
 
 def test_probe_reports_a_missing_model_with_the_pull_command() -> None:
@@ -209,31 +255,21 @@ def test_cache_round_trip_and_key(tmp_path: Path) -> None:
     key = cache_key("digest", "hash", "1", {"seed": 42})
     assert key != cache_key("digest", "hash", "1", {"seed": 43})
     assert key != cache_key("digest2", "hash", "1", {"seed": 42})
-    record = {
-        "cache_key": key,
+    about = {
         "stage": "analysis",
         "model": "m",
         "model_digest": "digest",
         "prompt_hash": "hash",
         "schema_version": "1",
         "options_json": "{}",
-        "status": "ok",
-        "answer_json": "{}",
-        "raw_text": None,
-        "error": None,
-        "attempts": 1,
-        "latency_ms": 5,
-        "prompt_tokens": 1,
-        "completion_tokens": 1,
-        "model_ns": 1,
-        "created_at": "2026-01-01T00:00:00+00:00",
     }
+    answer = Outcome("ok", answer=GOOD_ANALYSIS, attempts=1, latency_ms=5, prompt_tokens=1, completion_tokens=1)
     with ResponseCache(tmp_path / "c.duckdb") as cache:
-        cache.put(record)
+        cache.put(key, answer, about)
         with pytest.raises(ValueError):
-            cache.put({**record, "status": "timeout"})
+            cache.put(key, Outcome("timeout", error="slow"), about)
     with ResponseCache(tmp_path / "c.duckdb") as cache:
-        assert cache.get(key)["latency_ms"] == 5 and cache.count() == 1
+        assert cache.get(key) == answer and cache.count() == 1
 
 
 def test_runner_caches_and_never_defaults_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -290,3 +326,111 @@ def test_default_model_is_the_embedded_one_and_listed_in_the_seed() -> None:
         project_vars["llm_timeout_signal"],
         project_vars["llm_timeout_risk"],
     ) == (180, 180, 120)
+
+
+class DyingClient(FakeClient):
+    """Answers ``answers`` chats (slower for earlier ones, so they finish out of order), then refuses connections."""
+
+    def __init__(self, answers: int) -> None:
+        super().__init__([json.dumps(GOOD_ANALYSIS)])
+        self.answers = answers
+        self.lock = threading.Lock()
+
+    def chat(self, **kwargs: Any) -> Any:
+        with self.lock:
+            self.requests.append(kwargs)
+            turn = len(self.requests)
+        if turn > self.answers:
+            raise ConnectionError("connection refused")
+        time.sleep(0.05 * (self.answers - turn))
+        return chat_reply(json.dumps(GOOD_ANALYSIS))
+
+
+def test_runner_keeps_input_order_and_stops_asking_when_the_server_goes_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dying = DyingClient(answers=3)
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: dying)
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [
+        StageRequest(keys={"i": i}, messages=analysis_messages({**CONTEXT, "close": i}, False)) for i in range(8)
+    ]
+    rows = run_stage(spec, requests, settings(tmp_path, concurrency=2, use_cache=False))
+    assert [r["i"] for r in rows] == list(range(8)), "one row per request, in input order"
+    statuses = [r["status"] for r in rows]
+    assert statuses[:3] == ["ok"] * 3 and statuses[3:] == ["llm_unavailable"] * 5
+    assert all("connection refused" in r["error"] for r in rows[3:])
+    # requests 4 and 5 were in flight when 4 failed (each tried twice: one backoff retry);
+    # the rest were never sent
+    assert len(dying.requests) <= 3 + 2 * 2
+    assert [r["attempts"] for r in rows[5:]] == [0, 0, 0]
+    with pytest.raises(RuntimeError, match="llm_fail_fast"):
+        run_stage(spec, requests, settings(tmp_path, concurrency=2, use_cache=False, fail_fast=True))
+
+
+def test_a_truncated_cache_is_moved_aside_and_the_stage_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeClient([json.dumps(GOOD_ANALYSIS)])
+    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: fake)
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
+    first = run_stage(spec, requests, settings(tmp_path))
+    cache_file = tmp_path / "cache.duckdb"
+    with cache_file.open("r+b") as handle:
+        handle.truncate(5000)
+
+    with caplog.at_level(logging.WARNING, logger="llm_client"):
+        again = run_stage(spec, requests, settings(tmp_path))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    moved = Path(re.search(r"moved it to (\S+);", warnings[0]).group(1))
+    assert moved.name.startswith("cache.duckdb.damaged-") and moved.stat().st_size == 5000
+    assert again[0]["status"] == "ok" and again[0]["trend"] == first[0]["trend"]
+    assert len(fake.requests) == 2, "the answer lost with the damaged file is asked again"
+    with ResponseCache(cache_file) as cache:
+        assert cache.count() == 1, "the new cache holds the new answer"
+
+
+def test_runner_talks_to_the_host_warehouse_core_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hosts: list[str] = []
+
+    def client_for(host: str, timeout: float) -> FakeClient:
+        hosts.append(host)
+        return FakeClient([], models=["other:7b"])
+
+    monkeypatch.setattr("llm_client.runner.make_client", client_for)
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.3:1234")
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
+    rows = run_stage(spec, requests, settings(tmp_path, host=None))
+    assert hosts == ["http://127.0.0.3:1234"] and "at http://127.0.0.3:1234" in rows[0]["error"]
+    run_stage(spec, requests, settings(tmp_path, host="other-box"), host="http://explicit:1")
+    assert hosts[-1] == "http://explicit:1", "an explicit host parameter wins over the settings"
+
+
+def test_a_cache_that_fails_only_when_read_is_replaced_mid_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Damage that DuckDB only notices on a lookup (a bad block checksum) is handled like a damaged open."""
+    path = tmp_path / "cache.duckdb"
+    about = {"stage": "analysis", "model": "m", "model_digest": "d", "prompt_hash": "h", "schema_version": "1"}
+    answer = Outcome("ok", answer=GOOD_ANALYSIS, attempts=1, latency_ms=5, prompt_tokens=1, completion_tokens=1)
+    with ResponseCache(path) as cache:
+        for i in range(3):
+            cache.put(f"k{i}", answer, {**about, "options_json": "{}"})
+    with duckdb.connect(str(path)) as con:
+        con.execute("checkpoint")
+    with path.open("r+b") as handle:  # the checksum of the second storage block (DuckDB 1.5: 12 KiB header + 256 KiB)
+        handle.seek(12 * 1024 + 256 * 1024)
+        handle.write(b"\xff" * 64)
+
+    with caplog.at_level(logging.WARNING, logger="llm_client"), ResponseCache(path) as cache:
+        assert cache.count() == 3, "precondition: the damage is not visible when the file is opened"
+        assert cache.get("k1") is None, "the unreadable answer is a miss, not an exception"
+        cache.put("k9", answer, {**about, "options_json": "{}"})
+        assert cache.get("k9") == answer and cache.count() == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "Corrupt database file" in warnings[0], warnings
+    moved = Path(re.search(r"moved it to (\S+);", warnings[0]).group(1))
+    assert moved.is_file() and moved.name.startswith("cache.duckdb.damaged-")
