@@ -257,13 +257,19 @@ def compare_with_marts(warehouse_dir: Path, vectorbt: dict[str, pd.DataFrame]) -
         con.close()
     for strategy, theirs in vectorbt.items():
         ours = summary[summary["strategy"] == strategy].set_index("ticker")
-        joined = ours.join(theirs, rsuffix="_vbt", how="inner")
+        joined = ours.join(theirs.add_suffix("_vbt"), how="inner")
         total = (joined["total_return"] - joined["total_return_vbt"]).abs()
+        relative = total / (1 + joined["total_return_vbt"])
         print(
             f"{strategy:<14} vs vectorbt on {len(joined)} tickers: total return max |diff| {total.max():.2e} "
-            f"(median {total.median():.1e}), trades equal on {(joined['trades'] == joined['trades_vbt']).mean():.0%}, "
+            f"(median {total.median():.1e}; max {relative.max():.1e} of final equity), "
+            f"trades equal on {(joined['trades'] == joined['trades_vbt']).mean():.0%}, "
             f"win rate max |diff| {(joined['win_rate'] - joined['win_rate_vbt']).abs().max():.2e}"
         )
+    print(
+        "(fees: vectorbt takes them from the traded value at the fill, the mart from the next day's return, "
+        "so a trade differs by about fee x one day's return, and a trade that nets ~0 can fall on either side of a win)"
+    )
 
 
 def main() -> int:
