@@ -24,7 +24,7 @@ select
     case
         when summary.strategy like 'llm:%' then 'llm'
         else 'baseline'
-    end                                                                   as strategy_family,
+    end                                                                           as strategy_family,
     summary.start_date,
     summary.end_date,
     summary.trading_days,
@@ -33,11 +33,12 @@ select
     summary.max_drawdown,
     summary.win_rate,
     summary.trades,
-    summary.annual_return - baselines.buy_and_hold_annual_return          as excess_vs_buy_and_hold,
-    summary.annual_return - baselines.sma_crossover_annual_return         as excess_vs_sma_crossover,
-    summary.sharpe_ratio - baselines.sma_crossover_sharpe_ratio           as sharpe_gap_vs_sma_crossover,
+    summary.annual_return - baselines.buy_and_hold_annual_return                  as excess_vs_buy_and_hold,
+    summary.annual_return - baselines.sma_crossover_annual_return                 as excess_vs_sma_crossover,
+    summary.sharpe_ratio - baselines.sma_crossover_sharpe_ratio                   as sharpe_gap_vs_sma_crossover,
     summary.is_valid,
     rank() over (partition by summary.ticker order by summary.annual_return desc) as annual_return_rank
 from summary
-inner join baselines using (ticker)
-order by summary.ticker = 'PORTFOLIO', summary.ticker, annual_return_rank
+inner join baselines
+    on summary.ticker = baselines.ticker
+order by summary.ticker = {{ portfolio_ticker() }}, summary.ticker, annual_return_rank

@@ -22,13 +22,13 @@ bucketed as (
 select
     strategy,
     confidence_bucket,
-    confidence_bucket / {{ var('analysis_confidence_buckets') }}                        as bucket_lower_bound,
-    (confidence_bucket + 1) / {{ var('analysis_confidence_buckets') }}                  as bucket_upper_bound,
-    count(*)                                                                             as decided_signals,
-    avg(confidence)                                                                      as mean_confidence,
-    avg(case when outcome = 'hit' then 1.0 else 0.0 end)                                 as hit_rate,
-    avg(case when outcome = 'hit' then 1.0 else 0.0 end) - avg(confidence)               as calibration_gap,
-    avg(signal_return)                                                                   as mean_signal_return
+    confidence_bucket / {{ var('analysis_confidence_buckets') }}           as bucket_lower_bound,
+    (confidence_bucket + 1) / {{ var('analysis_confidence_buckets') }}     as bucket_upper_bound,
+    count(*)                                                               as decided_signals,
+    avg(confidence)                                                        as mean_confidence,
+    avg(case when outcome = 'hit' then 1.0 else 0.0 end)                   as hit_rate,
+    avg(case when outcome = 'hit' then 1.0 else 0.0 end) - avg(confidence) as calibration_gap,
+    avg(signal_return)                                                     as mean_signal_return
 from bucketed
 group by strategy, confidence_bucket
 order by strategy, confidence_bucket

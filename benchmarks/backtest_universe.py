@@ -1,13 +1,24 @@
-"""Build time of the backtest marts on a synthetic universe (default 500 tickers x 10 years).
+"""Build time of the backtest models on a synthetic universe (default 500 tickers x 10 years),
+optionally side by side with vectorbt on the same prices.
 
 Generates geometric-Brownian-motion prices for N tickers plus a benchmark into raw.prices of a
 scratch warehouse, builds everything upstream of the backtest once (staging, quality, clean prices,
-and the LLM signal source with ``enable_llm: false``), then times ``dbt build`` of the backtest
-models (both baseline signal streams, int_signals, positions, trades, portfolio, fct_backtest_daily,
-mart_backtest_summary, mart_signal_tracking, their data tests and the snapshot). Prints rows per
-model, dbt's per-model execution time ("model time"), wall seconds and the dbt process's peak RSS.
+features, and the LLM signal source with ``enable_llm: false``), then times ``dbt build`` of the
+backtest models (the universe, both baseline signal streams, int_signals, holding periods,
+positions, trades, portfolio, fct_backtest_daily, mart_backtest_summary, mart_signal_tracking,
+their data and unit tests, and the snapshot) with one dbt thread, so each model's time is its own.
+Prints rows and dbt's execution time per model ("model time"), the Parquet export of the marts
+(the on-run-end hook, not a model), wall seconds and the dbt process's peak RSS.
 
-    .venv/bin/python benchmarks/backtest_universe.py                 # 500 x 10 years
+With --compare-vectorbt it then runs vectorbt (``pip install -e '.[bench]'``) on the same prices:
+SMA 20/50 crossover and buy-and-hold through ``Portfolio.from_signals`` with 5 bps fees, and the
+per-ticker metrics mart_backtest_summary holds (total and annual return, volatility, Sharpe,
+Sortino, max drawdown, Calmar, beta and alpha against the benchmark, trades, win rate, exposure),
+timed warm (after one run that compiles its numba code), and checks both agree on total return and
+trades per ticker. The last line is ``backtest_models_s=<x> vectorbt_s=<y> ratio=<x/y>``.
+
+    .venv/bin/python benchmarks/backtest_universe.py                     # 500 x 10 years
+    .venv/bin/python benchmarks/backtest_universe.py --compare-vectorbt
     .venv/bin/python benchmarks/backtest_universe.py --tickers 50 --years 2 --keep /tmp/bench_wh
 """
 
@@ -18,6 +29,7 @@ import json
 import logging
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,10 +50,15 @@ from python_ingest.warehouse import ensure_tables  # noqa: E402
 logger = logging.getLogger("benchmarks.backtest_universe")
 
 BENCHMARK = "^GSPC"
+FEES = 0.0005  # dbt_project.yml's transaction_cost_bps: 5
+SMA_FAST, SMA_SLOW = 20, 50  # dbt_project.yml's sma_short_window / sma_medium_window
+UPSTREAM = ["+int_prices_clean", "+int_features", "+int_signals_llm"]
 BACKTEST_SELECTION = [
+    "int_universe",
     "int_signals_buy_and_hold",
     "int_signals_sma_crossover",
     "int_signals",
+    "int_backtest_periods",
     "int_backtest_positions",
     "int_backtest_trades",
     "int_backtest_portfolio_daily",
@@ -110,17 +127,149 @@ def run_dbt(args: list[str], warehouse_dir: Path) -> tuple[float, int, subproces
     return wall, int(match.group(1)) if match else -1, result
 
 
-def model_times(warehouse_dir: Path) -> dict[str, tuple[str, float]]:
-    results = json.loads((warehouse_dir / "target" / "run_results.json").read_text())
-    return {r["unique_id"]: (r["status"], r["execution_time"]) for r in results["results"]}
+def run_results(warehouse_dir: Path) -> list[dict]:
+    return json.loads((warehouse_dir / "target" / "run_results.json").read_text())["results"]
+
+
+def export_seconds(dbt_stdout: str) -> float:
+    """The Parquet export's duration, as the on-run-end hook (macros/export_marts.sql) logs it."""
+    match = re.search(r"Parquet export: \d+ marts to the marts/ folder in ([\d.]+) s", dbt_stdout)
+    return float(match.group(1)) if match else float("nan")
 
 
 def row_counts(warehouse_dir: Path, tables: list[str]) -> dict[str, int]:
     con = duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True)
     try:
-        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+        return {t.split(".")[-1]: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
     finally:
         con.close()
+
+
+def time_backtest_models(warehouse_dir: Path, dbt_vars: str, label: str) -> float:
+    """Build the backtest selection once, print per-model rows and seconds; return the model-time sum."""
+    wall, rss, result = run_dbt(
+        ["build", "--threads", "1", "--select", *BACKTEST_SELECTION, "--vars", dbt_vars], warehouse_dir
+    )
+    results = run_results(warehouse_dir)
+    models = {
+        r["unique_id"].split(".")[-1]: r["execution_time"]
+        for r in results
+        if r["unique_id"].startswith(("model.", "snapshot."))
+    }
+    tests = [r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+    counts = row_counts(
+        warehouse_dir, [m if not m.startswith("snap_") else f"main_snapshots.{m}" for m in BACKTEST_SELECTION]
+    )
+    print(f"\n{label}")
+    print(f"{'model':<32}{'rows':>14}{'seconds':>10}")
+    for name in BACKTEST_SELECTION:
+        print(f"{name:<32}{counts.get(name, 0):>14,}{models.get(name, float('nan')):>10.2f}")
+    model_seconds = sum(models.values())
+    print(f"{'model time (sum)':<32}{'':>14}{model_seconds:>10.2f}")
+    print(f"{'data + unit tests (sum)':<32}{len(tests):>14}{sum(tests):>10.2f}")
+    print(
+        f"{'Parquet export of the marts':<32}{'on-run-end':>14}{export_seconds(result.stdout):>10.2f}"
+        "   (a hook after all nodes: not in model time)"
+    )
+    print(f"dbt build wall: {wall:.1f} s   peak RSS of the dbt process: {rss / 1024:.0f} MiB   cores: {os.cpu_count()}")
+    return model_seconds
+
+
+def wide_closes(prices: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Adjusted closes as a date x ticker frame (the synthetic prices pass every quality rule), and the benchmark."""
+    wide = prices.pivot(index="date", columns="ticker", values="adj_close").sort_index()
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.drop(columns=[BENCHMARK]), wide[BENCHMARK]
+
+
+def vectorbt_metrics(close: pd.DataFrame, benchmark: pd.Series) -> dict[str, pd.DataFrame]:
+    """What mart_backtest_summary holds per (strategy, ticker), computed by vectorbt.
+
+    Conventions: vectorbt fills a signal at the close of its own bar (price defaults to the close),
+    which is our "a signal at the close of t holds the position over t+1", so the crossings go in
+    unshifted (shifting them by a bar would make vectorbt a day late). Fees are a share of the
+    traded value at the fill; we charge the same rate on the next day's return, which differs by
+    about fee x one day's return per trade.
+    """
+    import vectorbt as vbt
+
+    vbt.settings.returns["year_freq"] = "252 days"  # our trading_days_per_year
+    fast = vbt.MA.run(close, SMA_FAST, short_name="fast")
+    slow = vbt.MA.run(close, SMA_SLOW, short_name="slow")
+    entries = fast.ma_crossed_above(slow).to_numpy()
+    exits = fast.ma_crossed_below(slow).to_numpy()
+    first_day = np.zeros(close.shape, dtype=bool)
+    first_day[0] = True
+    benchmark_returns = benchmark.pct_change()
+    out = {}
+    for strategy, (enter, leave) in {
+        "sma_crossover": (entries, exits),
+        "buy_and_hold": (first_day, np.zeros(close.shape, dtype=bool)),
+    }.items():
+        pf = vbt.Portfolio.from_signals(close, enter, leave, fees=FEES, init_cash=100_000, freq="1D")
+        returns = pf.returns().vbt.returns(freq="1D")
+        out[strategy] = pd.DataFrame(
+            {
+                "total_return": pf.total_return(),
+                "annual_return": returns.annualized(),
+                "annual_volatility": returns.annualized_volatility(),
+                "sharpe_ratio": returns.sharpe_ratio(),
+                "sortino_ratio": returns.sortino_ratio(),
+                "max_drawdown": pf.max_drawdown(),
+                "calmar_ratio": returns.calmar_ratio(),
+                "beta": returns.beta(benchmark_returns),
+                "capm_alpha": returns.alpha(benchmark_returns),
+                "trades": pf.trades.count(),
+                "win_rate": pf.trades.win_rate(),
+                "exposure": pf.position_mask().mean(),
+            }
+        )
+    return out
+
+
+def time_vectorbt(prices: pd.DataFrame, runs: int = 3) -> tuple[float, dict[str, pd.DataFrame]]:
+    """Median seconds of `runs` warm runs, after one run that compiles vectorbt's numba code."""
+    try:
+        import vectorbt  # noqa: F401
+    except ImportError:
+        raise SystemExit("vectorbt is not installed: .venv/bin/pip install -e '.[bench]'") from None
+    close, benchmark = wide_closes(prices)
+    started = time.perf_counter()
+    metrics = vectorbt_metrics(close, benchmark)
+    logger.info("vectorbt warm-up (numba compile): %.1f s", time.perf_counter() - started)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        metrics = vectorbt_metrics(close, benchmark)
+        seconds.append(time.perf_counter() - started)
+    logger.info("vectorbt warm runs: %s s", ", ".join(f"{s:.2f}" for s in seconds))
+    return statistics.median(seconds), metrics
+
+
+def compare_with_marts(warehouse_dir: Path, vectorbt: dict[str, pd.DataFrame]) -> None:
+    """Print how far vectorbt's per-ticker total return, trades and win rate are from the mart's."""
+    con = duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        summary = con.execute(
+            "select strategy, ticker, total_return, trades, win_rate from mart_backtest_summary where ticker <> 'PORTFOLIO'"
+        ).df()
+    finally:
+        con.close()
+    for strategy, theirs in vectorbt.items():
+        ours = summary[summary["strategy"] == strategy].set_index("ticker")
+        joined = ours.join(theirs.add_suffix("_vbt"), how="inner")
+        total = (joined["total_return"] - joined["total_return_vbt"]).abs()
+        relative = total / (1 + joined["total_return_vbt"])
+        print(
+            f"{strategy:<14} vs vectorbt on {len(joined)} tickers: total return max |diff| {total.max():.2e} "
+            f"(median {total.median():.1e}; max {relative.max():.1e} of final equity), "
+            f"trades equal on {(joined['trades'] == joined['trades_vbt']).mean():.0%}, "
+            f"win rate max |diff| {(joined['win_rate'] - joined['win_rate_vbt']).abs().max():.2e}"
+        )
+    print(
+        "(fees: vectorbt takes them from the traded value at the fill, the mart from the next day's return, "
+        "so a trade differs by about fee x one day's return, and a trade that nets ~0 can fall on either side of a win)"
+    )
 
 
 def main() -> int:
@@ -131,6 +280,7 @@ def main() -> int:
     parser.add_argument(
         "--keep", type=Path, default=None, help="use (and keep) this warehouse dir instead of a temp one"
     )
+    parser.add_argument("--compare-vectorbt", action="store_true", help="also time vectorbt on the same prices")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -155,37 +305,20 @@ def main() -> int:
             len(tickers),
             prices["date"].nunique(),
         )
-
-        wall, rss, _ = run_dbt(
-            ["run", "--select", "+int_prices_clean", "+int_signals_llm", "--vars", dbt_vars], warehouse_dir
-        )
+        wall, rss, _ = run_dbt(["run", "--select", *UPSTREAM, "--vars", dbt_vars], warehouse_dir)
         logger.info(
-            "upstream (staging, quality, clean, LLM source switched off): %.1f s wall, peak %.0f MiB", wall, rss / 1024
+            "upstream (staging, quality, clean, features, LLM source off): %.1f s wall, peak %.0f MiB", wall, rss / 1024
         )
-
-        wall, rss, _ = run_dbt(["build", "--select", *BACKTEST_SELECTION, "--vars", dbt_vars], warehouse_dir)
-        times = model_times(warehouse_dir)
-        models = {uid: t for uid, t in times.items() if uid.startswith(("model.", "snapshot."))}
-        tests = {uid: t for uid, t in times.items() if uid.startswith(("test.", "unit_test."))}
-        counts = row_counts(
-            warehouse_dir, [m if not m.startswith("snap_") else f"main_snapshots.{m}" for m in BACKTEST_SELECTION]
+        label = (
+            f"Backtest models on {len(tickers)} tickers x {args.years} years ({len(prices):,} price rows), 2 strategies"
         )
-        counts = {name.split(".")[-1]: n for name, n in counts.items()}
-
-        print(
-            f"\nBacktest marts on {len(tickers)} tickers x {args.years} years ({len(prices):,} price rows), 2 strategies"
-        )
-        print(f"{'model':<32}{'rows':>14}{'seconds':>10}")
-        for name in BACKTEST_SELECTION:
-            uid = next((u for u in models if u.endswith("." + name)), None)
-            seconds = models[uid][1] if uid else float("nan")
-            print(f"{name:<32}{counts.get(name, 0):>14,}{seconds:>10.2f}")
-        model_seconds = sum(t for _, t in models.values())
-        print(f"{'model time (sum)':<32}{'':>14}{model_seconds:>10.2f}")
-        print(f"{'data + unit tests (sum)':<32}{len(tests):>14}{sum(t for _, t in tests.values()):>10.2f}")
-        print(
-            f"dbt build wall: {wall:.1f} s   peak RSS of the dbt process: {rss / 1024:.0f} MiB   cores: {os.cpu_count()}"
-        )
+        model_seconds = time_backtest_models(warehouse_dir, dbt_vars, label)
+        if args.compare_vectorbt:
+            vectorbt_seconds, metrics = time_vectorbt(prices)
+            compare_with_marts(warehouse_dir, metrics)
+            print(
+                f"backtest_models_s={model_seconds:.2f} vectorbt_s={vectorbt_seconds:.2f} ratio={model_seconds / vectorbt_seconds:.2f}"
+            )
     return 0
 
 

@@ -29,7 +29,7 @@ class TickerSummary(BaseModel):
     calmar_ratio: float | None
     buy_hold_return: float
     buy_hold_annual_return: float
-    alpha: float
+    alpha_vs_buy_hold: float
     beta: float | None
     capm_alpha: float | None
     win_rate: float | None
@@ -97,7 +97,7 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
         con,
         f"""
         select count(*) as total,
-               count(*) filter (where is_validated) as validated,
+               count(*) filter (where is_hit) as validated,
                count(*) filter (where outcome = 'pending') as pending,
                count(*) filter (where ready_for_paper_trading) as ready
         from mart_signal_tracking where {where}
@@ -107,7 +107,7 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
     by_strategy = fetch(
         con,
         f"""
-        select strategy, count(*) as total, count(*) filter (where is_validated) as validated,
+        select strategy, count(*) as total, count(*) filter (where is_hit) as validated,
                count(*) filter (where outcome = 'pending') as pending,
                count(*) filter (where ready_for_paper_trading) as ready
         from mart_signal_tracking where {where} group by strategy order by strategy
@@ -117,7 +117,7 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
     by_ticker = fetch(
         con,
         f"""
-        select ticker, count(*) as total, count(*) filter (where is_validated) as validated,
+        select ticker, count(*) as total, count(*) filter (where is_hit) as validated,
                avg(signal_return) as avg_return
         from mart_signal_tracking where {where} group by ticker order by ticker
         """,
@@ -149,7 +149,7 @@ class DailyPoint(BaseModel):
     buy_hold_equity: float
     drawdown: float
     buy_hold_drawdown: float
-    position: float
+    exposure: float
     adj_close: float | None
 
 
@@ -164,7 +164,7 @@ def load_daily(con: duckdb.DuckDBPyConnection, strategy: str, ticker: str) -> li
     rows = fetch(
         con,
         """
-        select date, equity, buy_hold_equity, drawdown, buy_hold_drawdown, position, adj_close
+        select date, equity, buy_hold_equity, drawdown, buy_hold_drawdown, exposure, adj_close
         from fct_backtest_daily where strategy = ? and ticker = ? order by date
         """,
         [strategy, ticker],

@@ -149,7 +149,7 @@ def _summary_table(rows: Sequence[TickerSummary]) -> str:
             "Total%",
             "Annual%",
             "Buy&amp;hold annual%",
-            "Alpha%",
+            "vs B&H%",
             "Sharpe",
             "Sortino",
             "MaxDD%",
@@ -171,7 +171,7 @@ def _summary_table(rows: Sequence[TickerSummary]) -> str:
         valid = '<span class="valid">valid</span>' if r.is_valid else '<span class="invalid">not valid</span>'
         body.append(
             f"<tr><td>{html.escape(r.ticker)}</td><td>{pct(r.total_return)}</td><td>{pct(r.annual_return)}</td>"
-            f"<td>{pct(r.buy_hold_annual_return)}</td><td>{pct(r.alpha)}</td><td>{num(r.sharpe_ratio)}</td>"
+            f"<td>{pct(r.buy_hold_annual_return)}</td><td>{pct(r.alpha_vs_buy_hold)}</td><td>{num(r.sharpe_ratio)}</td>"
             f"<td>{num(r.sortino_ratio)}</td><td>{pct(r.max_drawdown)}</td><td>{pct(r.win_rate)}</td>"
             f"<td>{r.trades}</td><td>{pct(r.exposure)}</td><td>{valid}</td></tr>"
         )

@@ -29,12 +29,12 @@ def _backtest_lines(report: Report, marks: tuple[str, str]) -> list[str]:
             "Valid = every validation flag of mart_backtest_summary)",
             "SUMMARY BY TICKER",
             RULE,
-            f"{'Ticker':<10}{'Total%':>9}{'Annual%':>10}{'Alpha%':>9}{'Sharpe':>8}{'MaxDD%':>9}{'Trades':>8}{'Valid':>9}",
+            f"{'Ticker':<10}{'Total%':>9}{'Annual%':>10}{'vs B&H%':>9}{'Sharpe':>8}{'MaxDD%':>9}{'Trades':>8}{'Valid':>9}",
             RULE,
         ]
         for r in rows:
             lines.append(
-                f"{r.ticker:<10}{_pct(r.total_return, 9)}{_pct(r.annual_return, 10)}{_pct(r.alpha, 9)}"
+                f"{r.ticker:<10}{_pct(r.total_return, 9)}{_pct(r.annual_return, 10)}{_pct(r.alpha_vs_buy_hold, 9)}"
                 f"{_num(r.sharpe_ratio, 8)}{_pct(r.max_drawdown, 9)}{r.trades:>8d}{marks[0] if r.is_valid else marks[1]:>8}"
             )
     return lines

@@ -7,14 +7,16 @@
 with
 
 features as (
-    select * from {{ ref('int_features') }}
-    where ticker in (select distinct ticker from {{ ref('int_prices_clean') }} where not is_benchmark)
+    select int_features.*
+    from {{ ref('int_features') }} as int_features
+    inner join {{ ref('int_universe') }} as universe
+        on int_features.ticker = universe.ticker
 ),
 
 shared_calendar as (
     -- every trading date of the universe, numbered in time order
     select date, row_number() over (order by date) as calendar_index, count(*) over () as calendar_days
-    from (select distinct date from features)
+    from (select distinct date from features) as feature_dates
 ),
 
 positioned as (
@@ -24,13 +26,14 @@ positioned as (
         shared_calendar.calendar_index,
         shared_calendar.calendar_days
     from features
-    inner join shared_calendar using (date)
+    inner join shared_calendar
+        on features.date = shared_calendar.date
 ),
 
 with_boundaries as (
     select
         *,
-        floor(calendar_days * {{ var('train_fraction') }})                                  as train_end_index,
+        floor(calendar_days * {{ var('train_fraction') }})                                      as train_end_index,
         floor(calendar_days * ({{ var('train_fraction') }} + {{ var('validation_fraction') }})) as validation_end_index
     from positioned
 ),
@@ -76,7 +79,7 @@ assigned as (
             when calendar_index <= train_end_index then 'train'
             when calendar_index <= validation_end_index then 'validation'
             else 'test'
-        end as split
+        end                   as split
     from with_boundaries
 )
 {% endif %}

@@ -55,8 +55,8 @@ def fixture_vars(tickers: list[str], **overrides: object) -> dict[str, object]:
         "end": "2020-12-31",
         "quality_stale_days": 100000,
         "quality_return_min_history": 100000,
-        "sma_fast_window": 3,
-        "sma_slow_window": 5,
+        "sma_short_window": 3,
+        "sma_medium_window": 5,
         "enable_llm": False,
         **overrides,
     }

@@ -25,8 +25,8 @@ class Settings:
     confidence_threshold: float = 0.5
     max_position_size: float = 0.25
     allow_short: bool = False
-    sma_fast_window: int = 20
-    sma_slow_window: int = 50
+    sma_short_window: int = 20  # the crossover's fast SMA
+    sma_medium_window: int = 50  # the crossover's slow SMA
     min_annual_return: float = 0.10
     min_trading_days: int = 30
     min_sharpe_ratio: float = 0.0
@@ -87,22 +87,38 @@ def sma_crossover_signals(
     return signals
 
 
+def decisions(signals: list[tuple[date, str, float]], cfg: Settings) -> list[tuple[date, float]]:
+    """The position each signal date asks for. BUY -> long, SELL -> flat (short with allow_short).
+    HOLD and signals below the confidence threshold ask for nothing: the position is kept.
+    Several actionable signals on one date: the highest confidence wins, SELL wins a tie."""
+    target = {"BUY": 1.0, "SELL": -1.0 if cfg.allow_short else 0.0}
+    best: dict[date, tuple[tuple[float, bool], float]] = {}
+    for day, action, confidence in signals:
+        if action not in target or confidence < cfg.confidence_threshold:
+            continue
+        rank = (confidence, action == "SELL")
+        if day not in best or rank > best[day][0]:
+            best[day] = (rank, target[action])
+    return sorted((day, position) for day, (_, position) in best.items())
+
+
 def run_ticker(dates: list[date], prices: list[float], signals: list[tuple[date, str, float]], cfg: Settings) -> Series:
-    """Positions from signals strictly before each day; costs on the first day a position is held."""
+    """Positions from signals strictly before each day; costs on the first day a position is held.
+    The window starts the day after the first signal of any action (a HOLD too)."""
     out = Series()
     if not signals:
         return out
     first_signal = min(d for d, _, _ in signals)
-    actionable = sorted((d, a) for d, a, c in signals if a in ("BUY", "SELL") and c >= cfg.confidence_threshold)
+    decided = decisions(signals, cfg)
     position = previous = 0.0
     growth, closing = 1.0, 0.0
     open_trade = False
     for i in range(1, len(dates)):
         if dates[i] <= first_signal:
             continue
-        past = [a for d, a in actionable if d < dates[i]]
+        past = [p for d, p in decided if d < dates[i]]
         if past:
-            position = 1.0 if past[-1] == "BUY" else (-1.0 if cfg.allow_short else 0.0)
+            position = past[-1]
         r = prices[i] / prices[i - 1] - 1
         opening = cfg.cost_rate * abs(position) if position != previous else 0.0
         closing = cfg.cost_rate * abs(previous) if position != previous else 0.0
@@ -195,7 +211,7 @@ def metrics(s: Series, cfg: Settings, benchmark: dict[date, float]) -> dict[str,
         "calmar_ratio": annual / abs(max_dd) if max_dd < 0 else None,
         "buy_hold_return": buy_hold - 1,
         "buy_hold_annual_return": bh_annual,
-        "alpha": annual - bh_annual,
+        "alpha_vs_buy_hold": annual - bh_annual,
         "beta": beta,
         "capm_alpha": capm_alpha,
         "win_rate": sum(1 for t in s.trade_returns if t > 0) / trades if trades else None,

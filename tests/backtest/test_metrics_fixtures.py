@@ -2,6 +2,10 @@
 
 The marts are built once by real dbt on a scratch warehouse; each row is compared with the plain
 Python loops of reference_backtest, and a few numbers are pinned to values worked out by hand.
+Besides the two baselines, a third strategy, llm:fixture, carries what the baselines never emit:
+HOLD signals, signals below the confidence threshold, two conflicting signals on one day and a
+signal dated on a Saturday. Its rows are written into llm_signal_generation (status ok) after a
+first build, the way the LLM stage would, and everything from int_signals_llm on is rebuilt.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import math
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from price_fixtures import BENCHMARK, business_days, fixture_prices, fixture_vars, query, vars_arg, write_prices
 from reference_backtest import (
@@ -27,7 +32,51 @@ from warehouse_helpers import run_dbt
 pytestmark = pytest.mark.slow
 
 TICKERS = ["FLAT", "RISE", "CRASH", "ALT", "WAVE"]
-SETTINGS = Settings(sma_fast_window=3, sma_slow_window=5)
+SETTINGS = Settings(sma_short_window=3, sma_medium_window=5)
+FIXTURE_DATES = business_days(date(2020, 1, 6), 45)
+FIXTURE_STRATEGY = "llm:fixture"
+# (ticker, signal date, action, confidence): what each line tests is on its right
+FIXTURE_SIGNALS = [
+    ("WAVE", FIXTURE_DATES[2], "BUY", 0.9),
+    ("WAVE", FIXTURE_DATES[5], "HOLD", 0.9),  # keeps the long position
+    ("WAVE", FIXTURE_DATES[8], "SELL", 0.3),  # below the threshold: ignored
+    ("WAVE", FIXTURE_DATES[10], "SELL", 0.6),
+    ("WAVE", FIXTURE_DATES[12], "BUY", 0.8),
+    ("WAVE", FIXTURE_DATES[14], "HOLD", 0.2),  # keeps the position whatever its confidence
+    ("WAVE", FIXTURE_DATES[16], "BUY", 0.5),  # a tie at exactly the threshold: SELL wins
+    ("WAVE", FIXTURE_DATES[16], "SELL", 0.5),
+    ("WAVE", FIXTURE_DATES[20], "BUY", 0.95),  # conflicting: the higher confidence (BUY) wins
+    ("WAVE", FIXTURE_DATES[20], "SELL", 0.7),
+    ("WAVE", FIXTURE_DATES[30], "HOLD", 0.99),
+    ("WAVE", FIXTURE_DATES[33], "SELL", 0.8),
+    ("CRASH", FIXTURE_DATES[0], "BUY", 1.0),
+    ("CRASH", FIXTURE_DATES[20], "HOLD", 0.9),
+    ("CRASH", FIXTURE_DATES[22], "SELL", 0.49),  # just below the threshold: still long
+    ("CRASH", FIXTURE_DATES[23], "SELL", 0.8),  # out the day before the crash
+    ("ALT", FIXTURE_DATES[1], "HOLD", 0.9),  # opens the window, flat throughout
+    ("ALT", FIXTURE_DATES[3], "BUY", 0.49),
+    ("RISE", date(2020, 1, 11), "BUY", 0.7),  # a Saturday: acts from Monday
+    ("RISE", FIXTURE_DATES[40], "SELL", 0.6),
+]
+
+
+def build_fixture_warehouse(warehouse_dir: Path, select: str, **overrides: object) -> None:
+    """Fixture prices, a dbt build, the llm:fixture signals, and a rebuild from int_signals_llm on."""
+    write_prices(warehouse_dir, fixture_prices())
+    dbt_vars = vars_arg(fixture_vars(TICKERS, **overrides))
+    run_dbt(["build", "--select", select, *dbt_vars], warehouse_dir)
+    con = duckdb.connect(str(warehouse_dir / "warehouse.duckdb"))
+    try:
+        con.executemany(
+            "insert into main.llm_signal_generation by name "
+            "select ? as ticker, ? as decision_date, ? as action, ? as confidence, ? as model, 'ok' as status",
+            [(t, d, a, c, FIXTURE_STRATEGY.removeprefix("llm:")) for t, d, a, c in FIXTURE_SIGNALS],
+        )
+    finally:
+        con.close()
+    run_dbt(["build", "--select", "int_signals_llm+", *dbt_vars], warehouse_dir)
+
+
 METRICS = [
     "trading_days",
     "final_equity",
@@ -40,7 +89,7 @@ METRICS = [
     "calmar_ratio",
     "buy_hold_return",
     "buy_hold_annual_return",
-    "alpha",
+    "alpha_vs_buy_hold",
     "beta",
     "capm_alpha",
     "win_rate",
@@ -58,8 +107,7 @@ METRICS = [
 @pytest.fixture(scope="module")
 def fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse_dir = tmp_path_factory.mktemp("backtest_fixtures")
-    write_prices(warehouse_dir, fixture_prices())
-    run_dbt(["build", "--select", "+mart_signal_tracking+", *vars_arg(fixture_vars(TICKERS))], warehouse_dir)
+    build_fixture_warehouse(warehouse_dir, "+mart_signal_tracking+")
     return warehouse_dir
 
 
@@ -74,15 +122,17 @@ def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[
     dates = business_days(date(2020, 1, 6), len(prices["FLAT"]))
     benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK]), strict=False))
     expected = {}
-    for strategy in ("buy_and_hold", "sma_crossover"):
+    for strategy in ("buy_and_hold", "sma_crossover", FIXTURE_STRATEGY):
         per_ticker = {}
         for ticker in TICKERS:
             if strategy == "buy_and_hold":
                 signals = buy_and_hold_signals(dates)
-            else:
+            elif strategy == "sma_crossover":
                 signals = sma_crossover_signals(
-                    dates, prices[ticker], settings.sma_fast_window, settings.sma_slow_window
+                    dates, prices[ticker], settings.sma_short_window, settings.sma_medium_window
                 )
+            else:
+                signals = [(d, a, c) for t, d, a, c in FIXTURE_SIGNALS if t == ticker]
             series = run_ticker(dates, prices[ticker], signals, settings)
             if series.dates:
                 per_ticker[ticker] = series
@@ -114,7 +164,7 @@ def test_flat_market_costs_exactly_the_entry_fee(summary: dict) -> None:
     assert row["total_return"] == pytest.approx(-0.0005, rel=1e-12)
     assert row["max_drawdown"] == pytest.approx(-0.0005, rel=1e-12)
     assert row["buy_hold_return"] == 0.0
-    assert row["alpha"] == pytest.approx(0.9995 ** (252 / 44) - 1, rel=1e-12)
+    assert row["alpha_vs_buy_hold"] == pytest.approx(0.9995 ** (252 / 44) - 1, rel=1e-12)
     assert (row["trades"], row["win_rate"], row["exposure"]) == (1, 0.0, 1.0)
     assert row["turnover"] == pytest.approx(252 / 44, rel=1e-12)
     assert not row["beats_buy_hold"] and not row["passes_sharpe"] and not row["is_valid"]
@@ -154,7 +204,7 @@ def test_portfolio_caps_weights_and_keeps_the_rest_in_cash(fixture_warehouse: Pa
     rows = query(
         fixture_warehouse,
         """
-        select p.date, p.position as gross_exposure, count(*) filter (where t.position <> 0) as in_market
+        select p.date, p.exposure as gross_exposure, count(*) filter (where t.exposure <> 0) as in_market
         from fct_backtest_daily p
         join fct_backtest_daily t on t.strategy = p.strategy and t.date = p.date and t.ticker <> 'PORTFOLIO'
         where p.strategy = 'sma_crossover' and p.ticker = 'PORTFOLIO'
@@ -181,16 +231,21 @@ def test_sma_crossover_signals_are_dated_on_crossings_and_alternate(fixture_ware
 
 def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: Path) -> None:
     rows = query(fixture_warehouse, "select * from mart_signal_tracking")
-    assert rows
+    assert {r["action"] for r in rows} == {"BUY", "SELL", "HOLD"}
     for row in rows:
         fwd = row["forward_return_20d"]
         if fwd is None:
-            assert row["outcome"] == "pending" and not row["is_validated"]
+            assert row["outcome"] == "pending" and not row["is_hit"]
         elif row["action"] == "BUY":
             assert row["outcome"] == ("hit" if fwd > 0 else "miss")
-        else:
+        elif row["action"] == "SELL":
             assert row["outcome"] == ("hit" if fwd < 0 else "miss")
-        assert row["ready_for_paper_trading"] == (row["is_validated"] and row["strategy_is_valid"])
+        else:  # HOLD: right when the price went nowhere
+            assert row["outcome"] == ("hit" if abs(fwd) <= 0.02 else "miss")
+        assert row["is_hit"] == (row["outcome"] == "hit")
+        assert row["ready_for_paper_trading"] == (
+            row["is_hit"] and row["confidence"] >= 0.5 and row["strategy_is_valid"]
+        )
     flat = [r for r in rows if r["ticker"] == "FLAT"]
     assert [r["outcome"] for r in flat] == ["miss"]  # a BUY followed by a flat price was not right
     rise = [r for r in rows if r["ticker"] == "RISE" and r["strategy"] == "buy_and_hold"]
@@ -198,8 +253,8 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
 
 
 SHORT_SETTINGS = Settings(
-    sma_fast_window=3,
-    sma_slow_window=5,
+    sma_short_window=3,
+    sma_medium_window=5,
     allow_short=True,
     transaction_cost_bps=10.0,
     risk_free_rate=0.02,
@@ -211,7 +266,6 @@ SHORT_SETTINGS = Settings(
 def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every var the conventions use, changed at once, still matches the reference row by row."""
     warehouse_dir = tmp_path_factory.mktemp("backtest_fixtures_short")
-    write_prices(warehouse_dir, fixture_prices())
     overrides = {
         "allow_short": True,
         "transaction_cost_bps": 10,
@@ -219,14 +273,14 @@ def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory:
         "max_position_size": 0.3,
         "initial_capital": 50000,
     }
-    run_dbt(
-        ["build", "--select", "+mart_backtest_summary", *vars_arg(fixture_vars(TICKERS, **overrides))], warehouse_dir
-    )
+    build_fixture_warehouse(warehouse_dir, "+mart_backtest_summary", **overrides)
     summary = {(r["strategy"], r["ticker"]): r for r in query(warehouse_dir, "select * from mart_backtest_summary")}
     expected = reference_rows(SHORT_SETTINGS)
     assert set(summary) == set(expected)
     for key, wanted in expected.items():
         for name in METRICS:
             assert_same(summary[key][name], wanted[name], f"{key} {name}")
-    shorts = query(warehouse_dir, "select count(*) as n from fct_backtest_daily where position < 0")
-    assert shorts[0]["n"] > 0
+    shorts = query(
+        warehouse_dir, "select strategy, count(*) as n from fct_backtest_daily where exposure < 0 group by strategy"
+    )
+    assert {r["strategy"] for r in shorts} == {"sma_crossover", FIXTURE_STRATEGY}

@@ -43,7 +43,7 @@ def test_text_report_has_the_seed_tables_with_mart_values(marts_only: Path) -> N
     out = run_cli(["report"], marts_only).stdout
     strategies = marts_rows(marts_only, "select count(distinct strategy) from mart_backtest_summary")[0][0]
     assert out.count("SUMMARY BY TICKER") == strategies >= 2  # one per strategy
-    for header in ("Ticker", "Total%", "Annual%", "Alpha%", "Sharpe", "MaxDD%", "Trades", "Valid"):
+    for header in ("Ticker", "Total%", "Annual%", "vs B&H%", "Sharpe", "MaxDD%", "Trades", "Valid"):
         assert header in out
     for section in (
         "OVERALL SUMMARY",
@@ -57,7 +57,7 @@ def test_text_report_has_the_seed_tables_with_mart_values(marts_only: Path) -> N
         assert section in out
     total, annual, alpha, sharpe, maxdd, trades = marts_rows(
         marts_only,
-        "select total_return, annual_return, alpha, sharpe_ratio, max_drawdown, trades from mart_backtest_summary "
+        "select total_return, annual_return, alpha_vs_buy_hold, sharpe_ratio, max_drawdown, trades from mart_backtest_summary "
         "where strategy = 'sma_crossover' and ticker = 'AAPL'",
     )[0]
     block = out[out.index("BACKTEST: sma_crossover") :]
@@ -89,7 +89,7 @@ def test_json_report_equals_the_marts(marts_only: Path, tmp_path: Path) -> None:
     assert {(r["strategy"], r["ticker"]): (r["total_return"], r["is_valid"]) for r in report["summary"]} == mart
     total, validated, pending, ready = marts_rows(
         marts_only,
-        "select count(*), count(*) filter (where is_validated), count(*) filter (where outcome = 'pending'), "
+        "select count(*), count(*) filter (where is_hit), count(*) filter (where outcome = 'pending'), "
         "count(*) filter (where ready_for_paper_trading) from mart_signal_tracking",
     )[0]
     tracking = report["tracking"]

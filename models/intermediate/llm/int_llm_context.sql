@@ -13,9 +13,10 @@
 with
 
 clean_prices as (
-    select * from {{ ref('int_prices_clean') }}
-    where not is_benchmark
-      and ticker in {{ tickers_in_scope() }}
+    select clean.*
+    from {{ ref('int_prices_clean') }} as clean
+    inner join {{ ref('int_universe') }} as universe
+        on clean.ticker = universe.ticker
 ),
 
 features as (
@@ -28,16 +29,16 @@ trailing_stats as (
         clean_prices.date,
         clean_prices.raw_close,
         clean_prices.adj_close,
-        clean_prices.raw_close / clean_prices.adj_close                                  as price_scale,
-        count(*) over by_ticker_all                                                       as history_days,
-        list(clean_prices.adj_close) over recent_window                                   as recent_adj_closes,
-        clean_prices.adj_close / lag(clean_prices.adj_close, 1) over by_ticker - 1         as return_1d,
-        clean_prices.adj_close / lag(clean_prices.adj_close, 5) over by_ticker - 1         as return_5d,
-        clean_prices.adj_close / lag(clean_prices.adj_close, 20) over by_ticker - 1        as return_20d,
-        clean_prices.adj_close / lag(clean_prices.adj_close, 60) over by_ticker - 1        as return_60d,
-        max(clean_prices.high) over range_window                                          as adj_high_range,
-        min(clean_prices.low) over range_window                                           as adj_low_range,
-        clean_prices.adj_close / max(clean_prices.adj_close) over drawdown_window - 1     as drawdown,
+        clean_prices.raw_close / clean_prices.adj_close                               as price_scale,
+        count(*) over by_ticker_all                                                   as history_days,
+        list(clean_prices.adj_close) over recent_window                               as recent_adj_closes,
+        clean_prices.daily_return                                                     as return_1d,
+        clean_prices.adj_close / lag(clean_prices.adj_close, 5) over by_ticker - 1    as return_5d,
+        clean_prices.adj_close / lag(clean_prices.adj_close, 20) over by_ticker - 1   as return_20d,
+        clean_prices.adj_close / lag(clean_prices.adj_close, 60) over by_ticker - 1   as return_60d,
+        max(clean_prices.high) over range_window                                      as adj_high_range,
+        min(clean_prices.low) over range_window                                       as adj_low_range,
+        clean_prices.adj_close / max(clean_prices.adj_close) over drawdown_window - 1 as drawdown,
         features.volatility_annualized,
         features.sma_short,
         features.sma_medium,
@@ -85,15 +86,15 @@ period_ends as (
 capped_decisions as (
     select *
     from period_ends
-    qualify row_number() over (order by decision_date desc, ticker) <= {{ var('llm_max_decisions') }}
+    qualify row_number() over (order by decision_date desc, ticker asc) <= {{ var('llm_max_decisions') }}
 ),
 
 labelled_decisions as (
     select
         capped_decisions.*,
-        'ASSET_' || dense_rank() over (order by ticker)                                as asset_label,
+        'ASSET_' || dense_rank() over (order by capped_decisions.ticker) as asset_label,
         {{ business_day_number('capped_decisions.decision_date') }}
-            - {{ business_day_number('decision_window.window_start') }}                as decision_day
+            - {{ business_day_number('decision_window.window_start') }}  as decision_day
     from capped_decisions
     cross join decision_window
 )
@@ -104,20 +105,23 @@ select
     labelled_decisions.asset_label,
     labelled_decisions.decision_day,
     trailing_stats.history_days,
-    round(trailing_stats.raw_close, 4)                                                           as close,
-    list_transform(trailing_stats.recent_adj_closes, lambda c: round(c * trailing_stats.price_scale, 2)) as recent_closes,
+    round(trailing_stats.raw_close, 4)                         as close,
+    -- c is the lambda's own parameter, not a column
+    list_transform(
+        trailing_stats.recent_adj_closes, lambda c: round(c * trailing_stats.price_scale, 2)  -- noqa: RF02
+    )                                                          as recent_closes,
     trailing_stats.return_1d,
     trailing_stats.return_5d,
     trailing_stats.return_20d,
     trailing_stats.return_60d,
     trailing_stats.volatility_annualized,
-    trailing_stats.sma_short * trailing_stats.price_scale                                              as sma_short,
-    trailing_stats.sma_medium * trailing_stats.price_scale                                             as sma_medium,
-    trailing_stats.sma_long * trailing_stats.price_scale                                               as sma_long,
+    trailing_stats.sma_short * trailing_stats.price_scale      as sma_short,
+    trailing_stats.sma_medium * trailing_stats.price_scale     as sma_medium,
+    trailing_stats.sma_long * trailing_stats.price_scale       as sma_long,
     trailing_stats.rsi,
     trailing_stats.drawdown,
-    trailing_stats.adj_high_range * trailing_stats.price_scale                                         as range_high,
-    trailing_stats.adj_low_range * trailing_stats.price_scale                                          as range_low
+    trailing_stats.adj_high_range * trailing_stats.price_scale as range_high,
+    trailing_stats.adj_low_range * trailing_stats.price_scale  as range_low
 from labelled_decisions
 inner join trailing_stats
     on labelled_decisions.ticker = trailing_stats.ticker

@@ -2,10 +2,10 @@
 -- validly (status 'ok'); failed, timed-out or unavailable rows never become a HOLD.
 -- Strategy 'llm:<model>', so each Ollama model is judged as its own strategy.
 select
-    'llm:' || model     as strategy,
+    'llm:' || model as strategy,
     model,
     ticker,
-    decision_date       as signal_date,
+    decision_date   as signal_date,
     action,
     confidence
 from {{ ref('llm_signal_generation') }}

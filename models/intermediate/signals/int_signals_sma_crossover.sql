@@ -1,28 +1,23 @@
 -- SMA crossover baseline (backtesting.py's SmaCross): BUY on the day the fast SMA closes above
--- the slow SMA, SELL on the day it closes below. Both SMAs are trailing windows over clean
--- trading days ending on the signal day (the close of the signal day is known when the signal is
--- made). A day is a crossing only when both SMAs exist on it and on the previous trading day, so
--- the stream starts flat and the first signal is the first real crossing.
+-- the slow SMA, SELL on the day it closes below. The SMAs are int_features' sma_short (fast,
+-- var sma_short_window) and sma_medium (slow, var sma_medium_window): trailing windows over clean
+-- trading days ending on the signal day (its close is known when the signal is made). A day is a
+-- crossing only when both SMAs exist on it and on the previous trading day, so the stream starts
+-- flat and the first signal is the first real crossing.
+{%- for retired in ['sma_fast_window', 'sma_slow_window'] if var(retired, none) is not none %}
+    {{- exceptions.raise_compiler_error("var " ~ retired ~ " is gone: the crossover uses int_features' SMAs, so set sma_short_window (fast) and sma_medium_window (slow) instead") }}
+{%- endfor %}
 with
 
-universe_prices as (
-    select ticker, date, adj_close
-    from {{ ref('int_prices_clean') }}
-    where not is_benchmark
-),
-
-moving_averages as (
+universe_features as (
     select
-        ticker,
-        date,
-        case when count(*) over fast_window = {{ var('sma_fast_window') }}
-             then avg(adj_close) over fast_window end       as sma_fast,
-        case when count(*) over slow_window = {{ var('sma_slow_window') }}
-             then avg(adj_close) over slow_window end       as sma_slow
-    from universe_prices
-    window
-        fast_window as (partition by ticker order by date rows between {{ var('sma_fast_window') - 1 }} preceding and current row),
-        slow_window as (partition by ticker order by date rows between {{ var('sma_slow_window') - 1 }} preceding and current row)
+        features.ticker,
+        features.date,
+        features.sma_short  as sma_fast,
+        features.sma_medium as sma_slow
+    from {{ ref('int_features') }} as features
+    inner join {{ ref('int_universe') }} as universe
+        on features.ticker = universe.ticker
 ),
 
 spread_signs as (
@@ -35,7 +30,7 @@ spread_signs as (
             when abs(sma_fast - sma_slow) <= 1e-12 * abs(sma_slow) then 0
             else sign(sma_fast - sma_slow)
         end as spread_sign
-    from moving_averages
+    from universe_features
 ),
 
 crossings as (

@@ -1,5 +1,5 @@
 -- Every signal with what happened next: forward returns of adj_close at 1, 5 and 20 trading days
--- from the close of the signal day (the last trading day on or before signal_date), the outcome
+-- from the close of its base day (int_signals: the last trading day on or before signal_date), the outcome
 -- at validation_horizon_days, and whether the signal is ready for paper trading.
 {%- set horizon = var('validation_horizon_days') %}
 with
@@ -28,23 +28,22 @@ forward_prices as (
 signal_outcomes as (
     select
         signals.*,
-        forward_prices.date as base_date,
         forward_prices.forward_return_1d,
         forward_prices.forward_return_5d,
         forward_prices.forward_return_20d,
         forward_prices.forward_return_horizon,
         case
             when forward_prices.forward_return_horizon is null then 'pending'
-            when signals.action = 'BUY'  and forward_prices.forward_return_horizon > 0 then 'hit'
+            when signals.action = 'BUY' and forward_prices.forward_return_horizon > 0 then 'hit'
             when signals.action = 'SELL' and forward_prices.forward_return_horizon < 0 then 'hit'
             when signals.action = 'HOLD'
                  and abs(forward_prices.forward_return_horizon) <= {{ var('hold_hit_band') }} then 'hit'
             else 'miss'
         end as outcome
     from signals
-    asof left join forward_prices
-        on forward_prices.ticker = signals.ticker
-       and signals.signal_date >= forward_prices.date
+    left join forward_prices
+        on signals.ticker = forward_prices.ticker
+       and signals.base_date = forward_prices.date
 )
 
 select
@@ -59,20 +58,20 @@ select
     signal_outcomes.forward_return_5d,
     signal_outcomes.forward_return_20d,
     signal_outcomes.outcome,
-    signal_outcomes.outcome = 'hit'                                              as is_validated,
+    signal_outcomes.outcome = 'hit'           as is_hit,
     signal_outcomes.outcome = 'hit'
         and signal_outcomes.confidence >= {{ var('confidence_threshold') }}
-        and coalesce(summary.is_valid, false)                                    as ready_for_paper_trading,
+        and coalesce(summary.is_valid, false) as ready_for_paper_trading,
     signal_outcomes.base_date,
-    {{ horizon }}                                                                as validation_horizon_days,
+    {{ horizon }}                             as validation_horizon_days,
     signal_outcomes.forward_return_horizon,
     case signal_outcomes.action
         when 'BUY' then signal_outcomes.forward_return_horizon
         when 'SELL' then -signal_outcomes.forward_return_horizon
-    end                                                                          as signal_return,
-    coalesce(summary.is_valid, false)                                            as strategy_is_valid,
+    end                                       as signal_return,
+    coalesce(summary.is_valid, false)         as strategy_is_valid,
     signal_outcomes.advisory_only
 from signal_outcomes
 left join summary
-    on summary.strategy = signal_outcomes.strategy
-   and summary.ticker = signal_outcomes.ticker
+    on signal_outcomes.strategy = summary.strategy
+   and signal_outcomes.ticker = summary.ticker

@@ -1,0 +1,19 @@
+{#-
+  The backtest's constants, each written once. They render as SQL literals, so a model reads
+  `{{ cost_rate() }}` where it means "transaction cost per unit of position change".
+-#}
+
+{#- Cost per unit of |change of position| (or of portfolio weight): transaction_cost_bps / 10 000. -#}
+{% macro cost_rate() -%}
+cast({{ var('transaction_cost_bps') / 10000.0 }} as double)
+{%- endmacro %}
+
+{#- What cash earns per trading day, and the hurdle of Sharpe / Sortino / CAPM: risk_free_rate / trading_days_per_year. -#}
+{% macro daily_risk_free_rate() -%}
+cast({{ var('risk_free_rate') / var('trading_days_per_year') }} as double)
+{%- endmacro %}
+
+{#- The ticker label of a strategy's portfolio rows in fct_backtest_daily and mart_backtest_summary. -#}
+{% macro portfolio_ticker() -%}
+'PORTFOLIO'
+{%- endmacro %}
