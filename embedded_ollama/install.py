@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=None, help="models folder (default: <venv>/share/...)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("gguf").setLevel(logging.WARNING)  # its writer narrates every file it writes
     model = find_model(args.model)
     if model is None:
         print(f"error: unknown model {args.model!r}; the embedded server knows {names}", file=sys.stderr)
