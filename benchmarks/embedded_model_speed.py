@@ -1,18 +1,24 @@
-"""Speed of the embedded model on schema-constrained chat calls.
+"""Speed of the embedded model on schema-constrained chat calls, idle and beside busy processes.
 
-Starts the embedded Ollama server on a free loopback port (or uses ``--host``),
-sends N ``/api/chat`` requests with a pydantic JSON schema as ``format``
-through the official ``ollama`` client, and prints latency, generation speed
-(eval_count / eval_duration), prompt speed, schema validity and the server's
-peak memory.
+Starts the embedded Ollama server on a free loopback port (or uses ``--host``), sends N
+``/api/chat`` requests with a pydantic JSON schema as ``format`` through the official ``ollama``
+client, and prints latency, calls/s, generation speed (eval_count / eval_duration), prompt speed,
+schema validity and the server's peak memory. With ``--contention`` (the default) it does so three
+times in one run: idle, beside one and beside two busy loops it starts and stops itself, and
+prints the throughput ratios against idle (targets: >= 1/2 with one, >= 1/3 with two), next to
+the ratios a plain single-threaded Python loop gets in the same phases (what a fair share of the
+cores allows on this machine: other processes you did not start count too).
 
-    .venv/bin/python benchmarks/embedded_model_speed.py --calls 20
+    .venv/bin/python benchmarks/embedded_model_speed.py                      # idle, +1, +2 busy loops
+    .venv/bin/python benchmarks/embedded_model_speed.py --busy 0 --calls 20   # idle only
+    .venv/bin/python benchmarks/embedded_model_speed.py --model qwen2.5-coder:1.5b-instruct-q4_K_M
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import time
@@ -25,19 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ollama
 
+from benchmarks.cpu_load import busy_loops
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
 
 logger = logging.getLogger("benchmarks.embedded_model_speed")
 
 TICKERS = ["AAPL", "MSFT", "IBM", "GOOG", "AMZN", "NVDA", "TSLA", "META", "ORCL", "INTC"]
+TARGET_RATIO = {1: 1 / 2, 2: 1 / 3}
+"""Throughput beside n busy loops must stay at least this fraction of idle (issue 11)."""
 
 
 class Signal(BaseModel):
     """The kind of answer the LLM stages ask for."""
 
+    rationale: str = Field(max_length=160)
     action: Literal["BUY", "SELL", "HOLD"]
     confidence: float = Field(ge=0, le=1)
-    rationale: str = Field(max_length=160)
 
 
 def prompt_for(index: int) -> list[dict[str, str]]:
@@ -67,18 +76,18 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
-def run(host: str, calls: int, warmup: int, temperature: float) -> list[dict[str, float]]:
-    """Send ``warmup + calls`` schema-constrained chats; return per-call measurements."""
+def run(host: str, model: str, calls: int, warmup: int) -> list[dict[str, float]]:
+    """Send ``warmup + calls`` greedy schema-constrained chats; return per-call measurements."""
     client = ollama.Client(host=host)
     schema = Signal.model_json_schema()
     rows: list[dict[str, float]] = []
     for index in range(warmup + calls):
         started = time.perf_counter()
         answer = client.chat(
-            model=EMBEDDED_MODEL_NAME,
+            model=model,
             messages=prompt_for(index),
             format=schema,
-            options={"temperature": temperature, "seed": index, "num_predict": 256},
+            options={"temperature": 0, "seed": 42, "num_predict": 256},
             stream=False,
         )
         latency = time.perf_counter() - started
@@ -103,62 +112,104 @@ def run(host: str, calls: int, warmup: int, temperature: float) -> list[dict[str
     return rows
 
 
-def report(rows: list[dict[str, float]], load_seconds: float | None, rss: float | None) -> None:
-    """Print the summary table."""
+def reference_seconds() -> float:
+    """Wall seconds of a fixed single-threaded CPU job: what any one-thread program gets right now."""
+    started = time.perf_counter()
+    sum(range(20_000_000))
+    return time.perf_counter() - started
+
+
+def summarize(rows: list[dict[str, float]], reference_s: float) -> dict[str, float]:
+    """Throughput figures of one phase."""
     latencies = sorted(row["latency_s"] for row in rows)
-    eval_tokens = sum(row["eval_count"] for row in rows)
-    eval_seconds = sum(row["eval_s"] for row in rows)
-    prompt_tokens = sum(row["prompt_count"] for row in rows)
-    prompt_seconds = sum(row["prompt_s"] for row in rows)
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    print(f"model                {EMBEDDED_MODEL_NAME}")
-    if load_seconds is not None:
-        print(f"server ready in      {load_seconds:.2f} s (process start, hash, model load)")
-    print(f"calls                {len(rows)} schema-constrained /api/chat")
-    print(f"latency mean/median  {statistics.mean(latencies):.3f} s / {statistics.median(latencies):.3f} s")
-    print(f"latency min/p95/max  {latencies[0]:.3f} s / {p95:.3f} s / {latencies[-1]:.3f} s")
-    per_call = len(rows)
-    print(f"generation           {eval_tokens / eval_seconds:.1f} tokens/s ({eval_tokens / per_call:.1f} tokens/call)")
-    prompt_rate = prompt_tokens / prompt_seconds
-    print(f"prompt evaluation    {prompt_rate:.1f} tokens/s ({prompt_tokens / per_call:.1f} tokens/call)")
-    print(f"schema-valid         {sum(row['valid'] for row in rows):.0f}/{len(rows)}")
-    if rss is not None:
-        print(f"server peak RSS      {rss:.0f} MiB")
+    return {
+        "reference_s": reference_s,
+        "calls": len(rows),
+        "calls_per_s": len(rows) / sum(latencies),
+        "latency_mean": statistics.mean(latencies),
+        "latency_p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
+        "gen_tps": sum(r["eval_count"] for r in rows) / sum(r["eval_s"] for r in rows),
+        "prompt_tps": sum(r["prompt_count"] for r in rows) / sum(r["prompt_s"] for r in rows),
+        "tokens_per_call": sum(r["eval_count"] for r in rows) / len(rows),
+        "valid": sum(r["valid"] for r in rows),
+        "load": os.getloadavg()[0],
+    }
+
+
+def print_phase(busy: int, figures: dict[str, float]) -> None:
+    """One line per phase."""
+    print(
+        f"{'idle' if busy == 0 else f'+{busy} busy loop' + ('s' if busy > 1 else ''):<14}"
+        f"{figures['calls_per_s']:>8.2f} calls/s  {figures['latency_mean']:>6.2f} s mean  "
+        f"{figures['latency_p95']:>6.2f} s p95  gen {figures['gen_tps']:>6.1f} tok/s  "
+        f"prompt {figures['prompt_tps']:>6.1f} tok/s  ({figures['tokens_per_call']:.0f} tok/call)  "
+        f"valid {figures['valid']:.0f}/{figures['calls']}  load avg {figures['load']:.2f}"
+    )
+
+
+def print_summary(model: str, phases: dict[int, dict[str, float]]) -> bool:
+    """The final line: ratios against idle and whether they meet the targets."""
+    idle = phases[0]
+    parts, ok = [], True
+    for busy, figures in phases.items():
+        if busy == 0:
+            continue
+        ratio = figures["calls_per_s"] / idle["calls_per_s"]
+        gen_ratio = figures["gen_tps"] / idle["gen_tps"]
+        target = TARGET_RATIO.get(busy, 0.0)
+        reference = idle["reference_s"] / figures["reference_s"]
+        ok = ok and ratio >= target
+        parts.append(
+            f"+{busy}: {ratio:.2f} of idle calls/s, {gen_ratio:.2f} of idle tokens/s (target >= {target:.2f}; "
+            f"a single-threaded Python loop kept {reference:.2f})"
+        )
+    verdict = "PASS" if ok else "FAIL"
+    summary = "; ".join(parts) if parts else "idle only"
+    print(
+        f"SUMMARY {model}: idle {idle['calls_per_s']:.2f} calls/s, {idle['gen_tps']:.0f} tok/s; {summary} -> {verdict}"
+    )
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; returns the exit code."""
+    """Run the benchmark; returns the exit code (1 when a ratio misses its target)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=10, help="measured calls (default 10)")
+    parser.add_argument("--calls", type=int, default=10, help="measured calls per phase (default 10)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured calls first (default 1)")
-    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="busy loops per phase (default 0 1 2)")
+    parser.add_argument("--model", default=EMBEDDED_MODEL_NAME, help=f"model to call (default {EMBEDDED_MODEL_NAME})")
     parser.add_argument("--host", default=None, help="use this Ollama server instead of starting one")
-    parser.add_argument("--threads", type=int, default=None, help="server CPU threads (default: its own)")
-    parser.add_argument("--cache-prompt", action="store_true", help="start the server with --cache-prompt")
+    parser.add_argument("--server-args", default="", help="extra server flags, e.g. '--threads 2'")
     parser.add_argument("--verbose", action="store_true", help="log every answer")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    server_args = (["--threads", str(args.threads)] if args.threads else []) + (
-        ["--cache-prompt"] if args.cache_prompt else []
-    )
 
     handle: EmbeddedHandle | None = None
-    load_seconds: float | None = None
     host = args.host
     if host is None:
         started = time.perf_counter()
-        handle = start_on_free_port(extra_args=server_args)
-        load_seconds = time.perf_counter() - started
+        handle = start_on_free_port(extra_args=args.server_args.split())
+        print(f"server ready in {time.perf_counter() - started:.2f} s (process start, checks, default model load)")
         host = handle.host
+    phases: dict[int, dict[str, float]] = {}
     try:
-        rows = run(host, args.calls, args.warmup, args.temperature)
+        for index, busy in enumerate(args.busy):
+            with busy_loops(busy):
+                time.sleep(0.5 if busy else 0.0)  # let the loops reach full speed
+                reference_s = reference_seconds()
+                rows = run(host, args.model, args.calls, args.warmup if index == 0 else 0)
+                phases[busy] = summarize(rows, (reference_s + reference_seconds()) / 2)
+            print_phase(busy, phases[busy])
         rss = peak_rss_mib(handle.pid) if handle is not None else None
     finally:
         if handle is not None:
             handle.stop()
-    report(rows, load_seconds, rss)
-    return 0
+    if rss is not None:
+        print(f"server peak RSS {rss:.0f} MiB; {os.cpu_count()} CPUs")
+    if 0 not in phases:
+        return 0
+    return 0 if print_summary(args.model, phases) else 1
 
 
 if __name__ == "__main__":

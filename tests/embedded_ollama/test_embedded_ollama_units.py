@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama
+from embedded_ollama.catalog import SMOLLM2_Q4_1, default_models_dir, find_model
 from embedded_ollama.gguf_meta import read_gguf_metadata
 from embedded_ollama.launcher import start_embedded_server
-from embedded_ollama.model import locate_gguf, matches_model_name
 from embedded_ollama.netutil import is_loopback_host
 from embedded_ollama.protocol import (
     ApiError,
@@ -31,17 +31,20 @@ from embedded_ollama.protocol import (
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        (EMBEDDED_MODEL_NAME, True),
-        ("SmolLM2:135M-Instruct-Q4_1", True),
-        (f"registry.ollama.ai/library/{EMBEDDED_MODEL_NAME}", True),
-        ("smollm2", False),
-        ("smollm2:latest", False),
-        ("smollm2:135m", False),
-        ("llama3.1:8b", False),
+        (EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_NAME),
+        ("SmolLM2:135M-Instruct-Q8_0", EMBEDDED_MODEL_NAME),
+        ("smollm2:135m-instruct-q4_1", "smollm2:135m-instruct-q4_1"),
+        (f"registry.ollama.ai/library/{EMBEDDED_MODEL_NAME}", EMBEDDED_MODEL_NAME),
+        ("qwen2.5-coder:1.5b-instruct-q4_k_m", "qwen2.5-coder:1.5b-instruct-q4_K_M"),
+        ("smollm2", None),
+        ("smollm2:latest", None),
+        ("smollm2:135m", None),
+        ("llama3.1:8b", None),
     ],
 )
-def test_model_name_matching(name: str, expected: bool) -> None:
-    assert matches_model_name(name) is expected
+def test_model_name_matching(name: str, expected: str | None) -> None:
+    found = find_model(name)
+    assert (found.name if found is not None else None) == expected
 
 
 @pytest.mark.parametrize(
@@ -171,7 +174,7 @@ def test_tally_turns_llama_chunks_into_ollama_metrics() -> None:
 
 
 def test_gguf_metadata() -> None:
-    meta = read_gguf_metadata(locate_gguf())
+    meta = read_gguf_metadata(SMOLLM2_Q4_1.path(default_models_dir()))
     assert meta.kv["general.architecture"] == "llama"
     assert meta.kv["tokenizer.ggml.tokens"] == []  # long arrays are elided
     assert "<|im_start|>" in meta.kv["tokenizer.chat_template"]

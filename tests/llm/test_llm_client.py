@@ -309,7 +309,7 @@ def test_default_model_is_the_embedded_one_and_listed_in_the_seed() -> None:
 
     import yaml
 
-    from embedded_ollama.model import EMBEDDED_MODEL_NAME
+    from embedded_ollama.catalog import EMBEDDED_MODEL_NAME
 
     root = Path(__file__).resolve().parents[2]
     project_vars = yaml.safe_load((root / "dbt_project.yml").read_text())["vars"]

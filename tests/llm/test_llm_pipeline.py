@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from warehouse_helpers import run_cli, run_dbt
 
-from embedded_ollama.model import EMBEDDED_MODEL_NAME
+from embedded_ollama import EMBEDDED_MODEL_NAME
 from llm_client.prompts import analysis_messages, prompt_hash
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
 
