@@ -131,6 +131,38 @@ def _log_tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
+def _spawn_server(hostname: str, port: int, workdir: Path, extra_args: list[str] | None) -> subprocess.Popen[bytes]:
+    """``python -m embedded_ollama`` as a child that reports its URL in ``workdir/ready.json``."""
+    command = [
+        sys.executable,
+        "-m",
+        "embedded_ollama",
+        "--host",
+        hostname,
+        "--port",
+        str(port),
+        "--ready-file",
+        str(workdir / "ready.json"),
+        "--parent-pid",
+        str(os.getpid()),
+        *(extra_args or []),
+    ]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(workdir / "server.log", "ab") as log:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+
+
+def _register(handle: EmbeddedHandle) -> None:
+    """Remember a running server so it is stopped at exit if the caller forgets."""
+    global _atexit_registered
+    with _ATEXIT_LOCK:
+        _LIVE_HANDLES.add(handle)
+        if not _atexit_registered:
+            atexit.register(_stop_all)
+            _atexit_registered = True
+
+
 def start_embedded_server(
     hostname: str = "127.0.0.1",
     port: int = 11434,
@@ -144,32 +176,13 @@ def start_embedded_server(
     Raises :class:`EmbeddedOllamaError` if the address is not loopback or the
     server does not answer ``/api/version`` within ``startup_timeout`` seconds.
     """
-    global _atexit_registered
     if not is_loopback_host(hostname):
         raise EmbeddedOllamaError(
             f"refusing to start the embedded Ollama on {hostname}: it only binds loopback addresses"
         )
     workdir = Path(tempfile.mkdtemp(prefix="embedded-ollama-"))
-    ready_file = workdir / "ready.json"
-    log_path = workdir / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "embedded_ollama",
-        "--host",
-        hostname,
-        "--port",
-        str(port),
-        "--ready-file",
-        str(ready_file),
-        "--parent-pid",
-        str(os.getpid()),
-        *(extra_args or []),
-    ]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+    ready_file, log_path = workdir / "ready.json", workdir / "server.log"
+    process = _spawn_server(hostname, port, workdir, extra_args)
     deadline = time.monotonic() + startup_timeout
     host: str | None = None
     while time.monotonic() < deadline:
@@ -182,11 +195,7 @@ def start_embedded_server(
             host = json.loads(ready_file.read_text())["url"]
         if host is not None and ollama_version(host, timeout=1.0) is not None:
             handle = EmbeddedHandle(host, process, log_path)
-            with _ATEXIT_LOCK:
-                _LIVE_HANDLES.add(handle)
-                if not _atexit_registered:
-                    atexit.register(_stop_all)
-                    _atexit_registered = True
+            _register(handle)
             ready_file.unlink(missing_ok=True)
             logger.info("embedded Ollama started at %s (pid %d)", host, process.pid)
             return handle
