@@ -110,9 +110,7 @@ def _csv_records(text: str, display: str) -> list[SourceRecord]:
             if not _is_blank(row)
         ]
     except csv.Error as exc:
-        raise UserError(
-            f"{display} is not a readable CSV file (line {reader.line_num}: {exc}): expected {SHAPES}"
-        ) from None
+        raise UserError(f"{display} is not a readable CSV file ({exc}): expected {SHAPES}") from None
 
 
 def _is_blank(row: dict[str, Any]) -> bool:
