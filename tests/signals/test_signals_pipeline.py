@@ -82,6 +82,8 @@ def test_a_refused_file_stops_the_job_before_the_build(tmp_path: Path) -> None:
     ],
 )
 def test_bad_flags_stop_before_anything_runs(tmp_path: Path, args: list[str], message: str) -> None:
-    result = run_cli(["pipeline", *args], tmp_path, check=False)
+    # a small, LLM-free job around the bad flag, so a parser that let it through costs seconds, not a full run
+    small_job = ["pipeline", "--no-llm", "--tickers", "IBM", "--start", "2012-01-02", "--end", "2012-01-31"]
+    result = run_cli([*small_job, *args], tmp_path, check=False, **dbt_dirs(tmp_path))
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
