@@ -23,6 +23,7 @@ select
     summary.strategy,
     case
         when summary.strategy like 'llm:%' then 'llm'
+        when summary.strategy like 'external:%' then 'external'
         else 'baseline'
     end                                                                           as strategy_family,
     summary.start_date,

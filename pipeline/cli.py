@@ -1,6 +1,8 @@
 """``python -m pipeline``: the main job.
 
-1. ``python_ingest`` loads prices into raw.prices (defaults from dbt_project.yml vars);
+1. ``python_ingest`` loads prices into raw.prices (defaults from dbt_project.yml vars), then, with
+   ``--signals F --signals-name N``, ``python_ingest.signals`` loads F as strategy ``external:N``
+   (a refused file stops here, before anything is built);
 2. an Ollama server is found at $OLLAMA_HOST, or the embedded one is started on loopback;
 3. ``dbt build`` runs every model, test and snapshot with the flags passed on as --vars;
 4. the embedded server (if we started it) is stopped and the report summary is printed.
@@ -13,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 from embedded_ollama.launcher import EmbeddedOllamaError, ensure_ollama
 from python_ingest import cli as ingest_cli
+from python_ingest.signals import cli as signals_cli
 from report import cli as report_cli
 from warehouse_core.project import PROJECT_DIR, project_vars
 
@@ -41,8 +45,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--llm-fail-fast", action="store_true", default=None, help="stop when the LLM is unavailable")
     parser.add_argument("--use-cv", action="store_true", default=None, help="walk-forward folds in mart_dataset_splits")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model (the LLM cache is kept)")
+    parser.add_argument(
+        "--signals", type=Path, help="CSV/JSON signals file loaded as strategy external:<--signals-name>"
+    )
+    parser.add_argument("--signals-name", help="name of the external strategy --signals is loaded as")
+    parser.add_argument(
+        "--capital", type=positive_amount, help="initial capital of every backtest (default: vars.initial_capital)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
+
+
+def positive_amount(text: str) -> float:
+    """``--capital``: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: e.g. --capital 100000") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive amount: e.g. --capital 100000")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.signals is None) != (args.signals_name is None):
+        parser.error("--signals and --signals-name go together: e.g. --signals my.csv --signals-name mine")
+    return args
 
 
 def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
@@ -56,6 +86,8 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
     for name in ("enable_llm", "llm_fail_fast", "use_cv"):
         if getattr(args, name) is not None:
             chosen[name] = getattr(args, name)
+    if args.capital is not None:
+        chosen["initial_capital"] = args.capital
     return chosen
 
 
@@ -72,6 +104,15 @@ def ingest_args(args: argparse.Namespace) -> list[str]:
     return passed
 
 
+def signals_args(args: argparse.Namespace, chosen: dict[str, object]) -> list[str]:
+    """Load --signals with the build's tickers and window, so its warnings match this build."""
+    scope = {name: chosen[name] for name in ("tickers", "start", "end") if name in chosen}
+    passed = ["--file", str(args.signals), "--name", args.signals_name]
+    if scope:
+        passed += ["--vars", json.dumps(scope)]
+    return [*passed, *(["--verbose"] if args.verbose else [])]
+
+
 def run_dbt(arguments: list[str]) -> int:
     command = [str(BIN_DIR / "dbt"), *arguments]
     log.info("$ %s", " ".join(command))
@@ -79,13 +120,24 @@ def run_dbt(arguments: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     rc = ingest_cli.main(ingest_args(args))  # configures logging
     if rc != 0:
         log.error("error: ingest failed (exit %d); fix the input above and re-run, nothing was built", rc)
         return rc
 
     chosen = dbt_vars(args)
+    if args.capital is not None and args.capital < project_vars()["min_capital"]:
+        log.warning(
+            "warning: --capital %s is below min_capital %s: passes_capital (so is_valid) is false for every backtest",
+            f"{args.capital:,.0f}",
+            f"{project_vars()['min_capital']:,.0f}",
+        )
+    if args.signals is not None:
+        rc = signals_cli.main(signals_args(args, chosen))
+        if rc != 0:
+            log.error("error: the signals file was not loaded (exit %d); fix it and re-run, nothing was built", rc)
+            return rc
     enable_llm = chosen.get("enable_llm", project_vars()["enable_llm"])
     handle = None
     if enable_llm:

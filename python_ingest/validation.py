@@ -8,6 +8,13 @@ from datetime import date
 from warehouse_core import UserError
 
 TICKER_PATTERN = re.compile(r"^[A-Z0-9.\-^]{1,15}$")
+TICKER_RULE = "use letters, digits, '.', '-' or '^', at most 15 characters"
+
+
+def normalize_ticker(raw: str) -> str | None:
+    """``raw`` stripped and upper-cased when it is a ticker (:data:`TICKER_PATTERN`), else None."""
+    ticker = raw.strip().upper()
+    return ticker if TICKER_PATTERN.match(ticker) else None
 
 
 def parse_tickers(raw: str | list[str]) -> list[str]:
@@ -15,14 +22,11 @@ def parse_tickers(raw: str | list[str]) -> list[str]:
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     tickers: list[str] = []
     for item in items:
-        ticker = item.strip().upper()
-        if not ticker:
+        if not item.strip():
             continue
-        if not TICKER_PATTERN.match(ticker):
-            raise UserError(
-                f"invalid ticker {item.strip()!r}: use letters, digits, '.', '-' or '^' "
-                "(at most 15 characters), e.g. --tickers AAPL,BRK-B,^GSPC"
-            )
+        ticker = normalize_ticker(item)
+        if ticker is None:
+            raise UserError(f"invalid ticker {item.strip()!r}: {TICKER_RULE}, e.g. --tickers AAPL,BRK-B,^GSPC")
         if ticker not in tickers:
             tickers.append(ticker)
     if not tickers:

@@ -1,7 +1,9 @@
-"""The raw layer of the DuckDB warehouse: raw.prices and raw.ingest_runs.
+"""The raw layer of the DuckDB warehouse: raw.prices and raw.ingest_runs (written here), and
+raw.signal_loads and raw.signals (written by :mod:`python_ingest.signals`).
 
-All writes of one ingest run happen in one transaction, so a crash or kill mid-way
-leaves the previous contents untouched.
+Every raw table is created here, by any ingest, so ``dbt build`` finds each source even before
+the first signals file is loaded. All writes of one ingest run happen in one transaction, so a
+crash or kill mid-way leaves the previous contents untouched.
 """
 
 from __future__ import annotations
@@ -44,6 +46,31 @@ create table if not exists raw.ingest_runs (
 -- warehouses written before these columns existed get them (null for their old rows)
 alter table raw.ingest_runs add column if not exists rows_dropped integer;
 alter table raw.ingest_runs add column if not exists warnings varchar;
+-- signals files loaded with python -m python_ingest.signals: one row per load (the log) ...
+create table if not exists raw.signal_loads (
+    load_id     varchar   not null,
+    name        varchar   not null,
+    file_name   varchar   not null,
+    file_sha256 varchar   not null,
+    file_format varchar   not null,
+    row_count   integer   not null,
+    status      varchar   not null,
+    loaded_at   timestamp not null
+);
+-- ... and the signals of the current load of each name
+create table if not exists raw.signals (
+    load_id         varchar not null,
+    name            varchar not null,
+    source_row      integer not null,
+    source_location varchar not null,
+    ticker          varchar not null,
+    signal_date     date    not null,
+    date_as_written varchar not null,
+    action          varchar not null,
+    confidence      double  not null,
+    model           varchar,
+    rationale       varchar
+);
 """
 
 RUN_COLUMNS = (

@@ -1,5 +1,6 @@
--- One row per ticker of the run (var('tickers') and the benchmark) that the ingest has tried or
--- that has prices: where its prices came from, what quality kept, and how its last ingest went.
+-- One row per ticker the run is about (var('tickers') and the benchmark) that the ingest has tried
+-- or that has prices, plus every ticker a loaded signals file names (in scope or not): where its
+-- prices came from, what quality kept, how its last ingest went, and its external signals.
 with
 
 clean_prices as (
@@ -22,11 +23,29 @@ staged_prices as (
     group by ticker
 ),
 
+loaded_signals as (
+    -- every loaded signal, in scope or not (int_signals_external keeps var('tickers') only)
+    select
+        ticker,
+        {{ external_strategy('name') }} as strategy
+    from {{ ref('stg_external_signals') }}
+),
+
+external_signals as (
+    select
+        ticker,
+        count(*)                                              as external_signals,
+        string_agg(distinct strategy, ', ' order by strategy) as external_strategies
+    from loaded_signals
+    group by ticker
+),
+
 last_ingest as (
     -- the most recent attempt for the ticker, whatever its status
     select *
     from {{ ref('stg_ingest_runs') }}
     where ticker in {{ tickers_in_scope() }}
+       or ticker in (select external_signals.ticker from external_signals)
     qualify row_number() over (partition by ticker order by finished_at desc, run_id desc) = 1
 ),
 
@@ -34,11 +53,14 @@ known_tickers as (
     select ticker from last_ingest
     union
     select ticker from staged_prices
+    union
+    select ticker from external_signals
 )
 
 select
     known_tickers.ticker,
     known_tickers.ticker = '{{ var("benchmark_ticker") }}' as is_benchmark,
+    known_tickers.ticker in {{ tickers_in_scope() }}       as is_in_scope,
     clean_prices.source,
     clean_prices.first_clean_date,
     clean_prices.last_clean_date,
@@ -50,7 +72,9 @@ select
     last_ingest.source                                     as last_ingest_source,
     last_ingest.rows_added                                 as last_ingest_rows_added,
     last_ingest.error                                      as last_ingest_error,
-    last_ingest.finished_at                                as last_ingested_at
+    last_ingest.finished_at                                as last_ingested_at,
+    coalesce(external_signals.external_signals, 0)         as external_signals,
+    external_signals.external_strategies
 from known_tickers
 left join clean_prices
     on known_tickers.ticker = clean_prices.ticker
@@ -58,3 +82,5 @@ left join staged_prices
     on known_tickers.ticker = staged_prices.ticker
 left join last_ingest
     on known_tickers.ticker = last_ingest.ticker
+left join external_signals
+    on known_tickers.ticker = external_signals.ticker

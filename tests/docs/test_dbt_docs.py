@@ -65,17 +65,22 @@ def test_every_model_and_every_column_is_described_and_owned(docs: dict) -> None
 
 
 def test_sources_are_described_and_have_freshness(docs: dict, built_warehouse: Path) -> None:
+    """Every source is described and has a freshness rule, unless its meta.freshness says why not
+    (signals files are loaded on demand: their age says nothing about staleness)."""
     sources = docs["manifest"]["sources"]
-    assert {s["name"] for s in sources.values()} >= {"prices", "ingest_runs"}
+    assert {s["name"] for s in sources.values()} >= {"prices", "ingest_runs", "signals", "signal_loads"}
+    with_freshness = 0
     for uid, source in sources.items():
         assert source["description"].strip() and source["source_description"].strip(), uid
-        assert source["loaded_at_field"], uid
-        assert (source["freshness"] or {}).get("warn_after", {}).get("count"), f"{uid} has no freshness"
+        if not (source["meta"] or {}).get("freshness"):
+            assert source["loaded_at_field"], uid
+            assert (source["freshness"] or {}).get("warn_after", {}).get("count"), f"{uid} has no freshness"
+            with_freshness += 1
         built = set(docs["catalog"]["sources"][uid]["columns"])
         described = {c for c, col in source["columns"].items() if col["description"].strip()}
         assert built <= described, f"{uid}: undescribed columns {sorted(built - described)}"
     result = run_dbt(["source", "freshness"], built_warehouse)
-    assert result.stdout.count("PASS freshness") == len(sources), result.stdout[-2000:]
+    assert result.stdout.count("PASS freshness") == with_freshness >= 2, result.stdout[-2000:]
 
 
 def test_exposures_for_the_report_and_a_bi_dashboard(docs: dict) -> None:

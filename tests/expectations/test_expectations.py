@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 CONTRACT_RELATIONS = {
     "raw.prices",
     "raw.ingest_runs",
+    "raw.signal_loads",
+    "raw.signals",
     "main.int_prices_clean",
     "main.fct_prices_daily",
     "main.int_features",

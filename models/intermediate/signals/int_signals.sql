@@ -15,6 +15,8 @@ signal_sources as (
     select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_sma_crossover') }}
     union all
     select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_llm') }}
+    union all
+    select strategy, model, ticker, signal_date, action, confidence from {{ ref('int_signals_external') }}
 ),
 
 typed_signals as (
