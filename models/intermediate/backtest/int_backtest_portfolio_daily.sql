@@ -2,15 +2,30 @@
 -- in the market with that day, each capped at max_position_size, the rest in cash earning the
 -- daily risk-free rate. Weights are rebalanced to target every day; the transaction cost is
 -- charged on |change of target weight| per ticker (drift back to target is assumed free).
--- Positions come from int_backtest_positions, so they are known at the close of the previous day.
+-- Positions come from int_backtest_ticker_daily, so they are known at the close of the previous day.
 -- buy_hold_return is the benchmark the portfolio is judged against: every ticker in the
--- strategy's window held at the same capped equal weight, no costs.
+-- strategy's window held at the same capped equal weight, no costs. Equity and drawdown compound
+-- the portfolio's returns over its few thousand days.
 {%- set cap = var('max_position_size') %}
+{%- set capital = var('initial_capital') %}
 with
 
+backtests as (
+    select distinct backtest_id, strategy
+    from {{ ref('int_backtest_period_returns') }}
+),
+
 positions as (
-    select strategy, ticker, date, previous_date, position, previous_position, daily_return
-    from {{ ref('int_backtest_positions') }}
+    select
+        backtests.strategy,
+        ticker_days.date,
+        ticker_days.previous_date,
+        ticker_days.position,
+        ticker_days.previous_position,
+        ticker_days.daily_return
+    from {{ ref('int_backtest_ticker_daily') }} as ticker_days
+    inner join backtests
+        on ticker_days.backtest_id = backtests.backtest_id
 ),
 
 strategy_days as (
@@ -59,18 +74,37 @@ daily_totals as (
         sum(buy_hold_weight * daily_return) as buy_hold_invested_return
     from weighted
     group by strategy, date
+),
+
+daily_returns as (
+    select
+        strategy,
+        date,
+        tickers_in_window,
+        tickers_in_market,
+        gross_exposure,
+        weight_change,
+        {{ cost_rate() }} * weight_change                                                 as cost,
+        invested_return + (1 - gross_exposure) * {{ daily_risk_free_rate() }}             as gross_return,
+        invested_return + (1 - gross_exposure) * {{ daily_risk_free_rate() }}
+            - {{ cost_rate() }} * weight_change                                           as strategy_return,
+        buy_hold_invested_return + (1 - buy_hold_invested) * {{ daily_risk_free_rate() }} as buy_hold_return
+    from daily_totals
+),
+
+compounded as (
+    select
+        *,
+        {{ capital }} * product(1 + strategy_return) over running as equity,
+        {{ capital }} * product(1 + buy_hold_return) over running as buy_hold_equity
+    from daily_returns
+    window running as (partition by strategy order by date rows between unbounded preceding and current row)
 )
 
 select
-    strategy,
-    date,
-    tickers_in_window,
-    tickers_in_market,
-    gross_exposure,
-    weight_change,
-    {{ cost_rate() }} * weight_change                                                 as cost,
-    invested_return + (1 - gross_exposure) * {{ daily_risk_free_rate() }}             as gross_return,
-    invested_return + (1 - gross_exposure) * {{ daily_risk_free_rate() }}
-        - {{ cost_rate() }} * weight_change                                           as strategy_return,
-    buy_hold_invested_return + (1 - buy_hold_invested) * {{ daily_risk_free_rate() }} as buy_hold_return
-from daily_totals
+    *,
+    -- the running maximum includes initial_capital, as empyrical's max drawdown does
+    equity / greatest(max(equity) over (
+        partition by strategy order by date rows between unbounded preceding and current row
+    ), {{ capital }}) - 1 as drawdown
+from compounded
