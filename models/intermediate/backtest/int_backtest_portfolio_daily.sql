@@ -1,6 +1,8 @@
 -- Portfolio backtest per (strategy, trading day): equal weight across the tickers the strategy is
--- in the market with that day, each capped at max_position_size, the rest in cash earning the
--- daily risk-free rate. Weights are rebalanced to target every day; the transaction cost is
+-- in the market with that day, each capped at position_cap, the rest in cash earning the daily
+-- risk-free rate. position_cap is the max_position_size var, or for an 'llm:<model>' strategy the
+-- smaller cap its risk stage set in a valid assessment made before the day (int_backtest_risk_caps:
+-- an assessment at the close of t acts from t+1, like a signal). Weights are rebalanced to target every day; the transaction cost is
 -- charged on |change of target weight| per ticker (drift back to target is assumed free).
 -- Positions come from int_backtest_ticker_daily, so they are known at the close of the previous day.
 -- buy_hold_return is the benchmark the portfolio is judged against: every ticker in the
@@ -28,7 +30,12 @@ positions as (
         on ticker_days.backtest_id = backtests.backtest_id
 ),
 
-strategy_days as (
+risk_caps as (
+    select strategy, decision_date, next_decision_date, position_cap
+    from {{ ref('int_backtest_risk_caps') }}
+),
+
+counted_days as (
     select
         strategy,
         date,
@@ -38,18 +45,33 @@ strategy_days as (
     group by strategy, date
 ),
 
+strategy_days as (
+    -- the cap in force over the day: the latest valid assessment dated before it, else the var
+    select
+        counted_days.*,
+        coalesce(risk_caps.position_cap, {{ cap }}) as position_cap
+    from counted_days
+    left join risk_caps
+        on counted_days.strategy = risk_caps.strategy
+       and counted_days.date > risk_caps.decision_date
+       and (risk_caps.next_decision_date is null or counted_days.date <= risk_caps.next_decision_date)
+),
+
 weighted as (
-    -- a ticker's previous weight is its previous day's position over that day's count in the market
+    -- a ticker's previous weight is its previous day's position over that day's count in the
+    -- market, under that day's cap. The yardstick (buy_hold_weight) is never risk-sized.
     select
         positions.strategy,
         positions.date,
         positions.daily_return,
         strategy_days.tickers_in_market,
+        strategy_days.position_cap,
         case when positions.position <> 0
-             then sign(positions.position) * least(1.0 / strategy_days.tickers_in_market, {{ cap }})
+             then sign(positions.position) * least(1.0 / strategy_days.tickers_in_market, strategy_days.position_cap)
              else 0.0 end                                       as weight,
         case when positions.previous_position <> 0
-             then sign(positions.previous_position) * least(1.0 / previous_days.tickers_in_market, {{ cap }})
+             then sign(positions.previous_position)
+                  * least(1.0 / previous_days.tickers_in_market, previous_days.position_cap)
              else 0.0 end                                       as previous_weight,
         least(1.0 / strategy_days.tickers_in_window, {{ cap }}) as buy_hold_weight
     from positions
@@ -67,6 +89,7 @@ daily_totals as (
         date,
         count(*)                            as tickers_in_window,
         max(tickers_in_market)              as tickers_in_market,
+        max(position_cap)                   as position_cap,
         sum(abs(weight))                    as gross_exposure,
         sum(abs(weight - previous_weight))  as weight_change,
         sum(weight * daily_return)          as invested_return,
@@ -82,6 +105,7 @@ daily_returns as (
         date,
         tickers_in_window,
         tickers_in_market,
+        position_cap,
         gross_exposure,
         weight_change,
         {{ cost_rate() }} * weight_change                                                 as cost,
