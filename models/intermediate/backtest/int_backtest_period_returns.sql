@@ -16,16 +16,6 @@ periods as (
     select * from {{ ref('int_backtest_periods') }}
 ),
 
-prices as (
-    select
-        ticker,
-        trading_day_number,
-        date,
-        adj_close,
-        coalesce(daily_return, 0.0) as daily_return
-    from {{ ref('int_prices_clean') }}
-),
-
 short_days as (
     select
         backtest_id,
@@ -41,33 +31,34 @@ short_growth as (
     select
         short_days.backtest_id,
         short_days.first_day_number,
-        product(greatest(1 - prices.daily_return, 0.0)) as growth_after_first_day
+        product(greatest(1 - coalesce(prices.daily_return, 0.0), 0.0)) as growth_after_first_day
     from short_days
-    inner join prices
+    inner join {{ ref('int_prices_clean') }} as prices
         on short_days.ticker = prices.ticker
        and short_days.trading_day_number = prices.trading_day_number
     group by short_days.backtest_id, short_days.first_day_number
 ),
 
 priced_periods as (
+    -- int_prices_clean is joined directly each time (a shared CTE would be materialised: slower)
     select
         periods.*,
-        first_day.date                                                       as first_date,
-        first_day.adj_close                                                  as first_adj_close,
-        first_day.daily_return                                               as first_day_return,
-        last_day.date                                                        as last_date,
-        last_day.adj_close                                                   as last_adj_close,
-        periods.position * first_day.daily_return
-            + (1 - abs(periods.position)) * {{ daily_risk_free_rate() }}     as first_day_gross_return,
+        first_day.date                                                            as first_date,
+        first_day.adj_close                                                       as first_adj_close,
+        coalesce(first_day.daily_return, 0.0)                                     as first_day_return,
+        last_day.date                                                             as last_date,
+        last_day.adj_close                                                        as last_adj_close,
+        periods.position * coalesce(first_day.daily_return, 0.0)
+            + (1 - abs(periods.position)) * {{ daily_risk_free_rate() }}          as first_day_gross_return,
         case when periods.position <> periods.previous_position
              then {{ cost_rate() }} * abs(periods.position) else 0.0 end          as opening_cost,
         case when periods.position <> periods.previous_position
              then {{ cost_rate() }} * abs(periods.previous_position) else 0.0 end as closing_cost
     from periods
-    inner join prices as first_day
+    inner join {{ ref('int_prices_clean') }} as first_day
         on periods.ticker = first_day.ticker
        and periods.first_day_number = first_day.trading_day_number
-    inner join prices as last_day
+    inner join {{ ref('int_prices_clean') }} as last_day
         on periods.ticker = last_day.ticker
        and periods.last_day_number = last_day.trading_day_number
 ),
@@ -85,7 +76,7 @@ grown as (
                 then power(1 + {{ daily_risk_free_rate() }}, priced_periods.last_day_number - priced_periods.first_day_number)
             -- a one-day short period has no day after its first
             else coalesce(short_growth.growth_after_first_day, 1.0)
-        end                                                                           as growth_after_first_day
+        end as growth_after_first_day
     from priced_periods
     left join short_growth
         on priced_periods.backtest_id = short_growth.backtest_id
@@ -110,15 +101,15 @@ select
     opening_cost,
     closing_cost,
     first_day_strategy_return,
-    1 + first_day_strategy_return                                 as first_day_growth,
+    1 + first_day_strategy_return                            as first_day_growth,
     growth_after_first_day,
-    (1 + first_day_strategy_return) * growth_after_first_day      as period_growth,
+    (1 + first_day_strategy_return) * growth_after_first_day as period_growth,
     {{ capital }} * coalesce(product((1 + first_day_strategy_return) * growth_after_first_day) over (
         partition by backtest_id order by first_day_number rows between unbounded preceding and 1 preceding
-    ), 1.0)                                                       as equity_before,
+    ), 1.0)                                                  as equity_before,
     -- buy-and-hold over the backtest's window: initial_capital x adj_close / this price (the close
     -- before the window's first day, i.e. the first day's price over 1 + its return)
     first_value(first_adj_close / (1 + first_day_return)) over (
         partition by backtest_id order by first_day_number
-    )                                                             as buy_hold_base_price
+    )                                                        as buy_hold_base_price
 from grown

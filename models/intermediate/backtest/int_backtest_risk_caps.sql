@@ -18,11 +18,11 @@ valid_assessments as (
 )
 
 select
-    {{ llm_strategy('model') }}                                        as strategy,
+    {{ llm_strategy('model') }}                                          as strategy,
     model,
     decision_date,
     -- the cap governs the days after decision_date up to and including this one (null: no end)
     lead(decision_date) over (partition by model order by decision_date) as next_decision_date,
-    max_position_size                                                  as recommended_max_position_size,
-    least(max_position_size, {{ var('max_position_size') }})           as position_cap
+    max_position_size                                                    as recommended_max_position_size,
+    least(max_position_size, {{ var('max_position_size') }})             as position_cap
 from valid_assessments

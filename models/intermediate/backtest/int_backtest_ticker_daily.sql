@@ -14,17 +14,6 @@ period_returns as (
     select * from {{ ref('int_backtest_period_returns') }}
 ),
 
-prices as (
-    select
-        ticker,
-        trading_day_number,
-        date,
-        previous_date,
-        adj_close,
-        coalesce(daily_return, 0.0) as daily_return
-    from {{ ref('int_prices_clean') }}
-),
-
 long_or_flat_periods as (
     select *, unnest(range(first_day_number, last_day_number + 1)) as trading_day_number
     from period_returns
@@ -32,25 +21,26 @@ long_or_flat_periods as (
 ),
 
 long_or_flat_days as (
+    -- int_prices_clean is joined directly in both branches (a shared CTE would be materialised: slower)
     select
         periods.backtest_id,
         prices.date,
         prices.previous_date,
         prices.adj_close,
-        prices.daily_return,
+        coalesce(prices.daily_return, 0.0)                                    as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
-             then periods.previous_position else periods.position end                  as previous_position,
+             then periods.previous_position else periods.position end         as previous_position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.first_day_strategy_return
-             else periods.position * prices.daily_return
-                  + (1 - periods.position) * {{ daily_risk_free_rate() }} end          as strategy_return,
+             else periods.position * coalesce(prices.daily_return, 0.0)
+                  + (1 - periods.position) * {{ daily_risk_free_rate() }} end as strategy_return,
         periods.equity_before * periods.first_day_growth * case
             when periods.position > 0 then prices.adj_close / periods.first_adj_close
             else power(1 + {{ daily_risk_free_rate() }}, prices.trading_day_number - periods.first_day_number)
-        end                                                                             as equity
+        end                                                                   as equity
     from long_or_flat_periods as periods
-    inner join prices
+    inner join {{ ref('int_prices_clean') }} as prices
         on periods.ticker = prices.ticker
        and periods.trading_day_number = prices.trading_day_number
 ),
@@ -69,16 +59,16 @@ short_day_returns as (
         prices.date,
         prices.previous_date,
         prices.adj_close,
-        prices.daily_return,
+        coalesce(prices.daily_return, 0.0)                                as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
-             then periods.previous_position else periods.position end as previous_position,
+             then periods.previous_position else periods.position end     as previous_position,
         -- an account cannot lose more than everything (a short whose stock more than doubles in a day)
         case when prices.trading_day_number = periods.first_day_number
              then periods.first_day_strategy_return
-             else greatest(-prices.daily_return, -1.0) end            as strategy_return
+             else greatest(-coalesce(prices.daily_return, 0.0), -1.0) end as strategy_return
     from short_periods as periods
-    inner join prices
+    inner join {{ ref('int_prices_clean') }} as prices
         on periods.ticker = prices.ticker
        and periods.trading_day_number = prices.trading_day_number
 ),

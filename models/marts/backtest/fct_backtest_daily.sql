@@ -21,14 +21,14 @@ ticker_days as (
         backtests.strategy,
         backtests.ticker,
         ticker_days.date,
-        cast(ticker_days.position as double)                                              as exposure,
-        ticker_days.daily_return                                                          as buy_hold_return,
+        cast(ticker_days.position as double)                                          as exposure,
+        ticker_days.daily_return                                                      as buy_hold_return,
         ticker_days.strategy_return,
         ticker_days.equity,
         ticker_days.drawdown,
-        {{ capital }} * ticker_days.adj_close / backtests.buy_hold_base_price             as buy_hold_equity,
-        {{ cost_rate() }} * abs(ticker_days.position - ticker_days.previous_position)     as cost,
-        cast(abs(ticker_days.position - ticker_days.previous_position) as double)         as exposure_change,
+        {{ capital }} * ticker_days.adj_close / backtests.buy_hold_base_price         as buy_hold_equity,
+        {{ cost_rate() }} * abs(ticker_days.position - ticker_days.previous_position) as cost,
+        cast(abs(ticker_days.position - ticker_days.previous_position) as double)     as exposure_change,
         ticker_days.adj_close
     from {{ ref('int_backtest_ticker_daily') }} as ticker_days
     inner join backtests
