@@ -122,7 +122,8 @@ def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[
     dates = business_days(date(2020, 1, 6), len(prices["FLAT"]))
     benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK]), strict=False))
     expected = {}
-    for strategy in ("buy_and_hold", "sma_crossover", FIXTURE_STRATEGY):
+    # the un-sized twin holds the same signals; with no risk assessment both portfolios are the same
+    for strategy in ("buy_and_hold", "sma_crossover", FIXTURE_STRATEGY, f"{FIXTURE_STRATEGY}:no_risk"):
         per_ticker = {}
         for ticker in TICKERS:
             if strategy == "buy_and_hold":
@@ -283,4 +284,4 @@ def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory:
     shorts = query(
         warehouse_dir, "select strategy, count(*) as n from fct_backtest_daily where exposure < 0 group by strategy"
     )
-    assert {r["strategy"] for r in shorts} == {"sma_crossover", FIXTURE_STRATEGY}
+    assert {r["strategy"] for r in shorts} == {"sma_crossover", FIXTURE_STRATEGY, f"{FIXTURE_STRATEGY}:no_risk"}

@@ -39,7 +39,8 @@ def vars_arg(**overrides: Any) -> str:
 
 def table(warehouse_dir: Path, name: str) -> pd.DataFrame:
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
-        return con.sql(f"select * from {name}").df()
+        # a stable row order to compare: the build does not preserve insertion order (profiles.yml)
+        return con.sql(f"select * from {name} order by all").df()
 
 
 def free_port() -> int:
