@@ -1,0 +1,84 @@
+"""Which hosts serve which model in one stage: every host is asked once for its models.
+
+A host that is unreachable, lacks the model, or holds a different build of it (another digest
+than the first host that has it) is not used for that model, and the log says so: a warning in
+the first stage (``llm_market_analysis``), at info level in the later ones. A model no host serves
+is unavailable, with every host's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from warehouse_core.ollama_host import HostSetting
+
+from .client import LlmUnavailableError, ModelInfo, find_model, list_models, make_client
+from .hosts import Host, HostPool
+from .settings import LlmSettings, Stage
+
+logger = logging.getLogger(__name__)
+
+Listing = dict[str, str] | LlmUnavailableError
+"""A host's ``{model: digest}``, or why it could not be listed."""
+
+
+@dataclass
+class ModelRoute:
+    """A model as the hosts serve it, and the hosts that serve it (all with the same digest)."""
+
+    info: ModelInfo
+    hosts: list[Host]
+
+
+def open_pool(settings: LlmSettings, stage: Stage, hosts: Sequence[HostSetting] | None = None) -> HostPool:
+    """One client per host (the stage's timeout), in the order the settings list them."""
+    entries = hosts or settings.host_settings()
+    return HostPool(
+        [
+            Host(entry.url, entry.concurrency or settings.concurrency, make_client(entry.url, settings.timeouts[stage]))
+            for entry in entries
+        ],
+        settings.host_down_seconds,
+    )
+
+
+def list_hosts(pool: HostPool, settings: LlmSettings) -> dict[str, Listing]:
+    """Each host's models, asked once per stage (one quick retry for a refused connection)."""
+    listings: dict[str, Listing] = {}
+    for host in pool.hosts:
+        try:
+            listings[host.url] = list_models(
+                host.client, settings.connection_retries, settings.backoff_seconds, host.url
+            )
+        except LlmUnavailableError as exc:
+            listings[host.url] = exc
+    return listings
+
+
+def route_model(name: str, model: str, pool: HostPool, listings: dict[str, Listing], loud: bool) -> ModelRoute:
+    """The hosts serving ``model``; raises :class:`LlmUnavailableError` (every host's reason) when none does."""
+    found: list[tuple[Host, ModelInfo]] = []
+    reasons: list[str] = []
+    for host in pool.hosts:
+        listing = listings[host.url]
+        try:
+            if isinstance(listing, LlmUnavailableError):
+                raise listing
+            found.append((host, find_model(listing, model, host.url)))
+        except LlmUnavailableError as exc:
+            reasons.append(str(exc))
+    if not found:
+        raise LlmUnavailableError("; ".join(reasons))
+    info = found[0][1]
+    for host, other in found[1:]:
+        if other.digest != info.digest:
+            reasons.append(
+                f"{host.url} holds another build of {model} (digest {other.digest[:12]}, "
+                f"not {info.digest[:12]} of {found[0][0].url})"
+            )
+    level = logging.WARNING if loud else logging.INFO
+    for reason in reasons:
+        logger.log(level, "%s: Ollama host not used for %s: %s", name, model, reason)
+    return ModelRoute(info, [host for host, other in found if other.digest == info.digest])
