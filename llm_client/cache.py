@@ -5,7 +5,8 @@ rebuilds the warehouse tables but never touches this file, so a re-run with unch
 makes no LLM call and returns the very same rows (latency, token counts and created_at of the
 original call included). Only answers the model gave are stored: 'ok' and 'invalid_output' (both
 are deterministic at temperature 0 with a fixed seed); timeouts, refusals and unavailability are
-not. Every answer is committed as it arrives, so a killed build keeps what it paid for.
+not. Every answer is committed as it arrives (answers that arrive together, in one transaction),
+so a killed build keeps what it paid for.
 
 A cache file that cannot be opened or read (truncated, overwritten, not DuckDB) never stops a
 build: it is moved aside to ``<name>.damaged-<timestamp>`` (its ``.wal`` too), one warning names
@@ -24,6 +25,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -177,16 +179,28 @@ class ResponseCache:
     def put(self, key: str, outcome: Outcome, about: dict[str, str]) -> None:
         """Store (or replace) one answer; ``about`` gives stage, model, model_digest, prompt_hash,
         schema_version and options_json. Committed at once."""
-        if outcome.status not in CACHEABLE_STATUSES:
-            raise ValueError(f"status {outcome.status!r} is not cached")
-        values = {**about, "cache_key": key, **_outcome_values(outcome)}
+        self.put_many([(key, outcome, about)])
+
+    def put_many(self, entries: Sequence[tuple[str, Outcome, dict[str, str]]]) -> None:
+        """Store several answers (key, outcome, about) in one transaction: one commit (one sync to
+        disk, ~25 ms on a busy disk) for the answers that arrived together."""
         columns = (*_ABOUT_COLUMNS, *_OUTCOME_COLUMNS)
+        rows = []
+        for key, outcome, about in entries:
+            if outcome.status not in CACHEABLE_STATUSES:
+                raise ValueError(f"status {outcome.status!r} is not cached")
+            values = {**about, "cache_key": key, **_outcome_values(outcome)}
+            rows.append([values[c] for c in columns])
+        if not rows:
+            return
         sql = f"insert or replace into llm_responses ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
         try:
-            self._con.execute(sql, [values[c] for c in columns])
+            self._con.execute("begin transaction")
+            self._con.executemany(sql, rows)
+            self._con.execute("commit")
         except duckdb.Error as error:
             self._recover(error)
-            self._con.execute(sql, [values[c] for c in columns])
+            self._con.executemany(sql, rows)
 
     def count(self) -> int:
         """Number of stored responses."""

@@ -79,41 +79,69 @@ def dispatch(
     pool: HostPool,
     among: Sequence[Host],
     ask: Callable[[R, Host, bool], Outcome],
-    on_result: Callable[[R, Outcome, Host], None],
+    on_results: Callable[[list[tuple[R, Outcome, Host]]], None],
     thread_prefix: str,
 ) -> tuple[list[R], str | None]:
     """Send every request to the least busy healthy host of ``among``, each host at most its concurrency.
 
     ``ask(request, host, alone)`` runs on a worker thread (``alone``: no other healthy host is left,
-    so the call may retry with backoff); ``on_result`` runs on this thread as each request finishes.
-    When a host fails (``outcome.server_unavailable``) it is marked down and the request goes back to
-    the front of the queue for another healthy host; with no healthy host left the failure is the
-    request's result. Returns the requests never answered, and the last host failure.
+    so the call may retry with backoff); ``on_results`` runs on this thread with the requests that
+    finished together, after the next requests went out (so writing them never idles a host).
+    When a host fails (``outcome.server_unavailable``) it is marked down and the request goes back
+    to the front of the queue for another healthy host; with no healthy host left the failure is
+    the request's result. Returns the requests never answered, and the last host failure.
     """
     queue = deque(requests)
-    last_failure: str | None = None
+    failures: list[str] = []
     capacity = sum(host.concurrency for host in among)
     with ThreadPoolExecutor(max_workers=capacity, thread_name_prefix=thread_prefix) as executor:
         running: dict[Future[Outcome], tuple[R, Host]] = {}
-        while running or queue:
-            while queue and (host := pool.pick(among)) is not None:
-                request = queue.popleft()
-                alone = len(pool.healthy(among)) == 1
-                host.in_flight += 1
-                host.sent += 1
-                running[executor.submit(ask, request, host, alone)] = (request, host)
-            if not running:
-                break  # requests left and no healthy host
+        _send(queue, pool, among, executor, ask, running)
+        while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                request, host = running.pop(future)
-                host.in_flight -= 1
-                outcome = future.result()
-                if outcome.server_unavailable:
-                    last_failure = outcome.error
-                    pool.mark_down(host, outcome.error or "no reply")
-                    if pool.healthy(among):
-                        queue.appendleft(request)
-                        continue
-                on_result(request, outcome, host)
-    return list(queue), last_failure
+            done = _collect(finished, running, pool, among, queue, failures)
+            _send(queue, pool, among, executor, ask, running)
+            on_results(done)
+    return list(queue), failures[-1] if failures else None
+
+
+def _send(
+    queue: deque[R],
+    pool: HostPool,
+    among: Sequence[Host],
+    executor: ThreadPoolExecutor,
+    ask: Callable[[R, Host, bool], Outcome],
+    running: dict[Future[Outcome], tuple[R, Host]],
+) -> None:
+    """Fill every free slot of the healthy hosts, least busy first."""
+    while queue and (host := pool.pick(among)) is not None:
+        request = queue.popleft()
+        alone = len(pool.healthy(among)) == 1
+        host.in_flight += 1
+        host.sent += 1
+        running[executor.submit(ask, request, host, alone)] = (request, host)
+
+
+def _collect(
+    finished: set[Future[Outcome]],
+    running: dict[Future[Outcome], tuple[R, Host]],
+    pool: HostPool,
+    among: Sequence[Host],
+    queue: deque[R],
+    failures: list[str],
+) -> list[tuple[R, Outcome, Host]]:
+    """The finished requests' results; a host failure marks the host down and re-queues its request
+    while another healthy host is left."""
+    done = []
+    for future in finished:
+        request, host = running.pop(future)
+        host.in_flight -= 1
+        outcome = future.result()
+        if outcome.server_unavailable:
+            failures.append(outcome.error or "no reply")
+            pool.mark_down(host, failures[-1])
+            if pool.healthy(among):
+                queue.appendleft(request)
+                continue
+        done.append((request, outcome, host))
+    return done

@@ -290,21 +290,31 @@ def _use_cache(
 
 
 def _store(
-    spec: StageSpec, request: StageRequest, settings: LlmSettings, info: ModelInfo, cache: ResponseCache | None
+    spec: StageSpec,
+    requests: Sequence[StageRequest],
+    settings: LlmSettings,
+    info: ModelInfo,
+    cache: ResponseCache | None,
 ) -> None:
-    """Keep an answer the model gave ('ok' or 'invalid_output'); never a refusal, timeout or outage."""
-    outcome = request.result
-    if cache is None or outcome is None or outcome.status not in CACHEABLE_STATUSES:
+    """Keep the answers the model gave ('ok' or 'invalid_output'), never a refusal, timeout or outage:
+    one transaction for the requests that finished together."""
+    if cache is None:
         return
-    about = {
-        "stage": spec.stage,
-        "model": info.name,
-        "model_digest": info.digest,
-        "prompt_hash": request.prompt_hash,
-        "schema_version": SCHEMA_VERSION,
-        "options_json": json.dumps(_key_options(settings, spec.stage, request), sort_keys=True),
-    }
-    cache.put(request.cache_key or "", outcome, about)
+    entries = []
+    for request in requests:
+        outcome = request.result
+        if outcome is None or outcome.status not in CACHEABLE_STATUSES:
+            continue
+        about = {
+            "stage": spec.stage,
+            "model": info.name,
+            "model_digest": info.digest,
+            "prompt_hash": request.prompt_hash,
+            "schema_version": SCHEMA_VERSION,
+            "options_json": json.dumps(_key_options(settings, spec.stage, request), sort_keys=True),
+        }
+        entries.append((request.cache_key or "", outcome, about))
+    cache.put_many(entries)
 
 
 def _ask_pending(
@@ -324,13 +334,14 @@ def _ask_pending(
     """
     progress = Progress(f"{spec.name} {route.info.name}", len(pending))
 
-    def record(request: StageRequest, outcome: Outcome, host: Host) -> None:
-        request.result = outcome
-        stats.count_call(outcome, host.url)
-        if outcome.status != "ok":
-            logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
-        _store(spec, request, settings, route.info, cache)
-        progress.advance()
+    def record(results: list[tuple[StageRequest, Outcome, Host]]) -> None:
+        for request, outcome, host in results:
+            request.result = outcome
+            stats.count_call(outcome, host.url)
+            if outcome.status != "ok":
+                logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
+            progress.advance()
+        _store(spec, [request for request, _, _ in results], settings, route.info, cache)
 
     try:
         ask = _asker(spec, settings, route.info)

@@ -112,7 +112,9 @@ def test_dispatch_moves_a_failed_hosts_request_to_another_host_at_once() -> None
         return Outcome("ok", answer={"n": request})
 
     answered: dict[int, str] = {}
-    unanswered, failure = dispatch([0, 1, 2, 3], pool, [a, b], ask, lambda r, o, h: answered.setdefault(r, h.url), "t")
+    unanswered, failure = dispatch(
+        [0, 1, 2, 3], pool, [a, b], ask, lambda done: answered.update((r, h.url) for r, _, h in done), "t"
+    )
     assert unanswered == [] and failure == "connection refused"
     assert answered == dict.fromkeys(range(4), "http://h1:1"), "every request answered by b"
     assert sorted(calls) == [
@@ -131,7 +133,9 @@ def test_with_every_host_down_the_rest_is_unanswered() -> None:
         return Outcome("llm_unavailable", error=f"{host.url} refused", server_unavailable=True)
 
     results: list[tuple[int, Outcome]] = []
-    unanswered, failure = dispatch(list(range(5)), pool, pool.hosts, ask, lambda r, o, h: results.append((r, o)), "t")
+    unanswered, failure = dispatch(
+        list(range(5)), pool, pool.hosts, ask, lambda done: results.extend((r, o) for r, o, _ in done), "t"
+    )
     assert len(results) == 1, "the failure on the last healthy host is that request's own result"
     assert sorted(unanswered + [r for r, _ in results]) == list(range(5))
     assert failure is not None and "refused" in failure
