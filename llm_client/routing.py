@@ -1,9 +1,9 @@
 """Which hosts serve which model in one stage: every host is asked once for its models.
 
-A host that is unreachable, lacks the model, or holds a different build of it (another digest
-than the first host that has it) is not used for that model, and the log says so: a warning in
-the first stage (``llm_market_analysis``), at info level in the later ones. A model no host serves
-is unavailable, with every host's reason.
+A host that is unreachable (said once per stage), lacks the model, or holds a different build of
+it (another digest than the first host that has it) is not used for that model, and the log says
+so: a warning in the first stage (``llm_market_analysis``), at info level in the later ones. A
+model no host serves is unavailable, with every host's reason.
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ def open_pool(settings: LlmSettings, stage: Stage, hosts: Sequence[HostSetting] 
     )
 
 
-def list_hosts(pool: HostPool, settings: LlmSettings) -> dict[str, Listing]:
-    """Each host's models, asked once per stage (one quick retry for a refused connection)."""
+def list_hosts(pool: HostPool, settings: LlmSettings, name: str, loud: bool) -> dict[str, Listing]:
+    """Each host's models, asked once per stage (one quick retry for a refused connection).
+
+    With several hosts, one that cannot be listed is said once here (with one host, the model's
+    'unavailable' warning says it)."""
     listings: dict[str, Listing] = {}
     for host in pool.hosts:
         try:
@@ -54,23 +57,27 @@ def list_hosts(pool: HostPool, settings: LlmSettings) -> dict[str, Listing]:
             )
         except LlmUnavailableError as exc:
             listings[host.url] = exc
+            if len(pool.hosts) > 1:
+                logger.log(logging.WARNING if loud else logging.INFO, "%s: Ollama host not used: %s", name, exc)
     return listings
 
 
 def route_model(name: str, model: str, pool: HostPool, listings: dict[str, Listing], loud: bool) -> ModelRoute:
     """The hosts serving ``model``; raises :class:`LlmUnavailableError` (every host's reason) when none does."""
     found: list[tuple[Host, ModelInfo]] = []
+    unreachable: list[str] = []
     reasons: list[str] = []
     for host in pool.hosts:
         listing = listings[host.url]
+        if isinstance(listing, LlmUnavailableError):
+            unreachable.append(str(listing))  # said once by list_hosts
+            continue
         try:
-            if isinstance(listing, LlmUnavailableError):
-                raise listing
             found.append((host, find_model(listing, model, host.url)))
         except LlmUnavailableError as exc:
             reasons.append(str(exc))
     if not found:
-        raise LlmUnavailableError("; ".join(reasons))
+        raise LlmUnavailableError("; ".join(unreachable + reasons))
     info = found[0][1]
     for host, other in found[1:]:
         if other.digest != info.digest:

@@ -176,10 +176,11 @@ def run_models(
     stage says so at INFO level: one warning per model per build).
     """
     pool = open_pool(settings, spec.stage, hosts)
-    listings = list_hosts(pool, settings) if settings.enable_llm else {}
+    loud = spec.stage == "analysis"  # the first stage warns about hosts; the later ones say it at info level
+    listings = list_hosts(pool, settings, spec.name, loud) if settings.enable_llm else {}
     own = {model: [replace(request) for request in requests] for model, requests in batches.items()}
     routes = {
-        model: _available_model(spec, model, requests, settings, pool, listings, model in upstream_unavailable)
+        model: _available_model(spec, model, requests, settings, pool, listings, model in upstream_unavailable, loud)
         for model, requests in own.items()
     }
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -230,11 +231,12 @@ def _available_model(
     pool: HostPool,
     listings: dict[str, Listing],
     upstream_unavailable: bool,
+    loud: bool,
 ) -> ModelRoute | None:
     """The model's route, or None after marking its requests 'llm_unavailable' (and saying why, once)."""
     if settings.enable_llm:
         try:
-            return route_model(spec.name, model, pool, listings, loud=spec.stage == "analysis")
+            return route_model(spec.name, model, pool, listings, loud)
         except LlmUnavailableError as exc:
             if settings.fail_fast:
                 raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc

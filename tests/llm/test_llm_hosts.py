@@ -158,6 +158,11 @@ class CountingClient(FakeClient):
         return chat_reply(json.dumps(GOOD_ANALYSIS))
 
 
+class UnreachableClient(CountingClient):
+    def list(self) -> SimpleNamespace:
+        raise ConnectionError("connection refused")
+
+
 def test_a_host_without_the_model_or_with_another_build_of_it_gets_no_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -165,6 +170,7 @@ def test_a_host_without_the_model_or_with_another_build_of_it_gets_no_request(
         "http://a:11434": CountingClient(["fake:1b"]),
         "http://b:11434": CountingClient(["other:7b"]),
         "http://c:11434": CountingClient(["fake:1b"], digest="e" * 64),
+        "http://d:11434": UnreachableClient([]),
     }
     monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: clients[host])
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
@@ -175,7 +181,20 @@ def test_a_host_without_the_model_or_with_another_build_of_it_gets_no_request(
         rows = run_stage(spec, requests, settings(tmp_path, hosts=list(clients), use_cache=False))
     assert [r["status"] for r in rows] == ["ok"] * 6 and {r["model_digest"] for r in rows} == {"d" * 64}
     assert len(clients["http://a:11434"].requests) == 6
-    assert not clients["http://b:11434"].requests and not clients["http://c:11434"].requests
-    notes = [r.getMessage() for r in caplog.records if "not used for" in r.getMessage()]
-    assert len(notes) == 2 and all(r.levelno == logging.WARNING for r in caplog.records if "not used" in r.getMessage())
-    assert "'fake:1b' is not available at http://b:11434" in notes[0] and "another build" in notes[1]
+    assert not any(clients[host].requests for host in ("http://b:11434", "http://c:11434", "http://d:11434"))
+    notes = [r for r in caplog.records if "not used" in r.getMessage()]
+    assert all(r.levelno == logging.WARNING for r in notes), "the first stage warns"
+    assert [r.getMessage().split(": ", 1)[1] for r in notes] == [
+        "Ollama host not used: Ollama is unreachable at http://d:11434: connection refused",
+        "Ollama host not used for fake:1b: model 'fake:1b' is not available at http://b:11434 "
+        "(installed: other:7b); run `ollama pull fake:1b` there, or leave it out of var llm_models",
+        "Ollama host not used for fake:1b: http://c:11434 holds another build of fake:1b "
+        "(digest eeeeeeeeeeee, not dddddddddddd of http://a:11434)",
+    ]
+
+    caplog.clear()
+    signal_spec = StageSpec("llm_signal_generation", "signal", MarketAnalysis)
+    with caplog.at_level(logging.INFO, logger="llm_client"):
+        run_stage(signal_spec, requests, settings(tmp_path, hosts=list(clients), use_cache=False))
+    notes = [r for r in caplog.records if "not used" in r.getMessage()]
+    assert len(notes) == 3 and all(r.levelno == logging.INFO for r in notes), "later stages say it at info level"
