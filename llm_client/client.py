@@ -115,16 +115,32 @@ def list_models(client: ollama.Client, retries: int, backoff_seconds: float, hos
     return {normalize_model_name(m.model or ""): m.digest or "" for m in listing.models}
 
 
+def missing_model(available: dict[str, str], model: str, host: str, hint: str | None = None) -> str:
+    """Why ``model`` cannot be had at ``host``, and what to do: ``hint`` (the server's own word, see
+    :func:`install_hint`) or the ``ollama pull`` command."""
+    names = ", ".join(sorted(available)) or "none"
+    advice = hint or f"run `ollama pull {model}` there, or leave it out of var llm_models"
+    return f"model {model!r} is not available at {host} (installed: {names}); {advice}"
+
+
 def find_model(available: dict[str, str], model: str, host: str) -> ModelInfo:
-    """``model`` in a listing of :func:`list_models`, or :class:`LlmUnavailableError` with the pull command."""
+    """``model`` in a listing of :func:`list_models`, or :class:`LlmUnavailableError` saying what to do."""
     wanted = normalize_model_name(model)
     if wanted not in available:
-        names = ", ".join(sorted(available)) or "none"
-        raise LlmUnavailableError(
-            f"model {wanted!r} is not available at {host} (installed: {names}); "
-            f"run `ollama pull {wanted}` there, or leave it out of var llm_models"
-        )
+        raise LlmUnavailableError(missing_model(available, wanted, host))
     return ModelInfo(name=wanted, digest=available[wanted])
+
+
+def install_hint(client: ollama.Client, model: str) -> str | None:
+    """What the server says about a model it does not list, when that names how to install it (the
+    embedded server: ``install it with `bin/setup --model ...` ``); None otherwise (Ollama: pull)."""
+    try:
+        client.show(normalize_model_name(model))
+    except ollama.ResponseError as exc:
+        return exc.error if "install" in (exc.error or "") else None
+    except (ConnectionError, httpx.HTTPError):
+        return None
+    return None
 
 
 def probe_model(client: ollama.Client, model: str, retries: int, backoff_seconds: float, host: str) -> ModelInfo:

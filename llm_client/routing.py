@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from warehouse_core.ollama_host import HostSetting
 
-from .client import LlmUnavailableError, ModelInfo, find_model, list_models, make_client
+from .client import (
+    LlmUnavailableError,
+    ModelInfo,
+    install_hint,
+    list_models,
+    make_client,
+    missing_model,
+    normalize_model_name,
+)
 from .hosts import Host, HostPool
 from .settings import LlmSettings, Stage
 
@@ -72,10 +80,11 @@ def route_model(name: str, model: str, pool: HostPool, listings: dict[str, Listi
         if isinstance(listing, LlmUnavailableError):
             unreachable.append(str(listing))  # said once by list_hosts
             continue
-        try:
-            found.append((host, find_model(listing, model, host.url)))
-        except LlmUnavailableError as exc:
-            reasons.append(str(exc))
+        wanted = normalize_model_name(model)
+        if wanted in listing:
+            found.append((host, ModelInfo(wanted, listing[wanted])))
+        else:
+            reasons.append(missing_model(listing, wanted, host.url, install_hint(host.client, wanted)))
     if not found:
         raise LlmUnavailableError("; ".join(unreachable + reasons))
     info = found[0][1]

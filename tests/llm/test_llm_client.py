@@ -105,6 +105,9 @@ class FakeClient:
     def list(self) -> SimpleNamespace:
         return SimpleNamespace(models=[SimpleNamespace(model=m, digest="d" * 64) for m in self.models])
 
+    def show(self, model: str) -> Any:
+        raise ollama.ResponseError(f"model '{model}' not found", status_code=404)
+
     def chat(self, **kwargs: Any) -> Any:
         self.requests.append(kwargs)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]

@@ -22,9 +22,12 @@ import duckdb
 import ollama
 import pandas as pd
 import pytest
+from test_llm_client import settings
 from warehouse_helpers import run_cli, run_dbt
 
+from embedded_ollama.catalog import CATALOG
 from llm_client.prompts import analysis_messages, prompt_hash
+from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
 from warehouse_core.project import project_vars
 
@@ -67,8 +70,8 @@ def build_models(ollama_host: str) -> tuple[list[str], str]:
     """The models the module's build asks: the default model, a second model the server serves if it
     serves one (the embedded server serves several on later versions), and a model nobody has."""
     default = project_vars()["llm_models"][0]
-    served = sorted(m.model for m in ollama.Client(host=ollama_host).list().models if m.model != default)
-    return [default, *served[:1]], MISSING_MODEL
+    others = sorted((m.size, m.model) for m in ollama.Client(host=ollama_host).list().models if m.model != default)
+    return [default, *[name for _, name in others[:1]]], MISSING_MODEL  # the smallest other one: fast
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +142,21 @@ def test_a_missing_model_gets_its_own_rows_and_leaves_the_others_alone(
     assert log.count(f"LLM still unavailable for {missing}") == 2
     strategies = set(table(warehouse_dir, "int_signals")["strategy"])
     assert f"llm:{missing}" not in strategies, "no answers, no signals: never a HOLD"
+
+
+def test_a_model_the_server_knows_but_has_not_installed_is_reported_with_its_install_command(
+    ollama_host: str, tmp_path: Path
+) -> None:
+    listed = {m.model for m in ollama.Client(host=ollama_host).list().models}
+    not_installed = [model for model in CATALOG if model.name not in listed]
+    if not not_installed:
+        pytest.skip("every embedded model is installed here")
+    spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
+    request = StageRequest(keys={"i": 0}, messages=[{"role": "user", "content": "hi"}])
+    chosen = settings(tmp_path, models=[not_installed[0].name], host=ollama_host)
+    [row] = run_stage(spec, [request], chosen)
+    assert row["status"] == "llm_unavailable"
+    assert f"is not installed; install it with `{not_installed[0].install_command}`" in row["error"], row["error"]
 
 
 def test_cached_rerun_makes_no_calls_and_gives_identical_rows(llm_build: tuple[Path, str], ollama_host: str) -> None:
