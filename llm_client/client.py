@@ -138,8 +138,8 @@ def install_hint(client: ollama.Client, model: str) -> str | None:
         client.show(normalize_model_name(model))
     except ollama.ResponseError as exc:
         return exc.error if "install" in (exc.error or "") else None
-    except (ConnectionError, httpx.HTTPError):
-        return None
+    except (ConnectionError, httpx.HTTPError, ValueError):  # ValueError: a reply that is not Ollama's (pydantic)
+        return None  # a hint only: never a reason to fail
     return None
 
 

@@ -19,7 +19,14 @@ import pytest
 from pydantic import ValidationError
 
 from llm_client.cache import ResponseCache, cache_key
-from llm_client.client import LlmUnavailableError, Outcome, ask_structured, normalize_model_name, probe_model
+from llm_client.client import (
+    LlmUnavailableError,
+    Outcome,
+    ask_structured,
+    install_hint,
+    normalize_model_name,
+    probe_model,
+)
 from llm_client.prompts import analysis_messages, prompt_hash, risk_messages, signal_messages
 from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal, json_schema
@@ -444,3 +451,25 @@ def test_a_cache_that_fails_only_when_read_is_replaced_mid_run(
     assert len(warnings) == 1 and "Corrupt database file" in warnings[0], warnings
     moved = Path(re.search(r"moved it to (\S+);", warnings[0]).group(1))
     assert moved.is_file() and moved.name.startswith("cache.duckdb.damaged-")
+
+
+def test_the_install_hint_is_only_a_hint() -> None:
+    class Shows(FakeClient):
+        def __init__(self, outcome: Exception | None) -> None:
+            super().__init__([])
+            self.outcome = outcome
+
+        def show(self, model: str) -> Any:
+            if self.outcome is not None:
+                raise self.outcome
+            return SimpleNamespace()
+
+    embedded = ollama.ResponseError('model "q:1b" is not installed; install it with `bin/setup --model q:1b`', 404)
+    assert (
+        install_hint(Shows(embedded), "q:1b")
+        == 'model "q:1b" is not installed; install it with `bin/setup --model q:1b`'
+    )
+    assert install_hint(Shows(ollama.ResponseError("model 'q:1b' not found", 404)), "q:1b") is None
+    assert install_hint(Shows(ValueError("a reply that is not Ollama's")), "q:1b") is None
+    assert install_hint(Shows(httpx.ConnectError("refused")), "q:1b") is None
+    assert install_hint(Shows(None), "q:1b") is None

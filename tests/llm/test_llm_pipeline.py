@@ -243,7 +243,8 @@ def test_server_down_marks_rows_unavailable(llm_build: tuple[Path, str], tmp_pat
 
 
 class GarbageOllama(BaseHTTPRequestHandler):
-    """Lists one model and answers every chat with text that is not JSON."""
+    """Lists one model, answers every chat with text that is not JSON, and /api/show of any other
+    model with Ollama's 404."""
 
     chats: ClassVar[list[dict[str, Any]]] = []
 
@@ -259,6 +260,11 @@ class GarbageOllama(BaseHTTPRequestHandler):
         self._send({"models": [{"name": "garbage:1b", "model": "garbage:1b", "digest": "0" * 64, "size": 1}]})
 
     def do_POST(self) -> None:
+        if self.path == "/api/show":  # as Ollama answers for a model it does not have
+            self.send_response(404)
+            self.end_headers()
+            self.wfile.write(b'{"error": "model not found"}')
+            return
         GarbageOllama.chats.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self._send(
             {
