@@ -1,0 +1,72 @@
+"""The scorecard's verdict: is there evidence of an edge, and if not, which test says so.
+
+* ``insufficient_data``: no backtest portfolio, fewer decided signals than ``min_signals``, or a
+  backtest window shorter than ``min_trading_days``: too little to judge either way;
+* ``edge``: every test passes: the hit rate beats both no-skill base rates (always-BUY's and the
+  strategy's own action mix's), SPA says the daily returns beat buy-and-hold's, and the PSR is
+  above ``min_probabilistic_sharpe``, each p-value below ``significance``;
+* ``no_edge``: otherwise. An undefined figure (e.g. no Sharpe ratio for constant returns) fails its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from signal_stats.settings import ScorecardSettings
+
+EDGE, NO_EDGE, INSUFFICIENT_DATA = "edge", "no_edge", "insufficient_data"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value != value  # None, NaN or pandas NA
+
+
+def _p_value_failure(name: str, value: Any, significance: float) -> str | None:
+    if _missing(value):
+        return f"{name} undefined"
+    if value >= significance:
+        return f"{name} {value:.3g} >= {significance:g}"
+    return None
+
+
+def _shortfalls(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
+    """Why the data are too few to judge (empty when they suffice)."""
+    if _missing(row["trading_days"]):
+        return ["no backtest portfolio rows"]
+    found = []
+    signals, trading_days = int(row["signals"]), int(row["trading_days"])
+    if signals < settings.min_signals:
+        found.append(f"{signals} decided signals < {settings.min_signals}")
+    if trading_days < settings.min_trading_days:
+        found.append(f"{trading_days} trading days < {settings.min_trading_days}")
+    return found
+
+
+def _failures(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
+    """The tests an edge needs that this row does not pass."""
+    failures = [
+        _p_value_failure("hit-rate p (vs always-BUY)", row["hit_rate_p_value"], settings.significance),
+        _p_value_failure("hit-rate p (vs action mix)", row["matched_hit_rate_p_value"], settings.significance),
+        _p_value_failure("SPA p", row["spa_p_value"], settings.significance),
+    ]
+    psr = row["probabilistic_sharpe"]
+    if _missing(psr):
+        failures.append("PSR undefined")
+    elif psr <= settings.min_probabilistic_sharpe:
+        failures.append(f"PSR {psr:.3f} <= {settings.min_probabilistic_sharpe:g}")
+    return [failure for failure in failures if failure is not None]
+
+
+def verdict(row: Mapping[str, Any], settings: ScorecardSettings) -> tuple[str, str]:
+    """(verdict, verdict_reason) of one scorecard row."""
+    shortfalls = _shortfalls(row, settings)
+    if shortfalls:
+        return INSUFFICIENT_DATA, "; ".join(shortfalls)
+    failures = _failures(row, settings)
+    if failures:
+        return NO_EDGE, "; ".join(failures)
+    return EDGE, (
+        f"all tests pass: hit-rate p {row['hit_rate_p_value']:.3g} and {row['matched_hit_rate_p_value']:.3g}, "
+        f"SPA p {row['spa_p_value']:.3g}, PSR {row['probabilistic_sharpe']:.3f}"
+    )
