@@ -22,11 +22,18 @@ def _missing(value: Any) -> bool:
     return value is None or value != value  # None, NaN or pandas NA
 
 
+def _p_text(value: float, resolution: float | None = None) -> str:
+    """A p-value for the reason text; a bootstrap p-value of 0 reads "< 1/reps", its resolution."""
+    if resolution is not None and value < resolution:
+        return f"< {resolution:.3g}"
+    return f"{value:.3g}"
+
+
 def _p_value_failure(name: str, value: Any, significance: float) -> str | None:
     if _missing(value):
         return f"{name} undefined"
     if value >= significance:
-        return f"{name} {value:.3g} >= {significance:g}"
+        return f"{name} {_p_text(value)} >= {significance:g}"
     return None
 
 
@@ -67,6 +74,6 @@ def verdict(row: Mapping[str, Any], settings: ScorecardSettings) -> tuple[str, s
     if failures:
         return NO_EDGE, "; ".join(failures)
     return EDGE, (
-        f"all tests pass: hit-rate p {row['hit_rate_p_value']:.3g} and {row['matched_hit_rate_p_value']:.3g}, "
-        f"SPA p {row['spa_p_value']:.3g}, PSR {row['probabilistic_sharpe']:.3f}"
+        f"all tests pass: hit-rate p {_p_text(row['hit_rate_p_value'])} and {_p_text(row['matched_hit_rate_p_value'])}, "
+        f"SPA p {_p_text(row['spa_p_value'], 1 / settings.bootstrap_reps)}, PSR {row['probabilistic_sharpe']:.3f}"
     )

@@ -237,7 +237,8 @@ PASSING = {
 @pytest.mark.parametrize(
     ("change", "expected", "reason"),
     [
-        ({}, "edge", "all tests pass"),
+        ({}, "edge", "all tests pass: hit-rate p 0.01 and 0.02, SPA p 0.03, PSR 0.990"),
+        ({"spa_p_value": 0.0}, "edge", "SPA p < 0.001"),
         ({"signals": 29}, "insufficient_data", "29 decided signals < 30"),
         ({"trading_days": 29}, "insufficient_data", "29 trading days < 30"),
         ({"trading_days": None}, "insufficient_data", "no backtest portfolio rows"),
