@@ -34,7 +34,7 @@ select
     forward_prices.forward_return_1d,
     forward_prices.forward_return_5d,
     forward_prices.forward_return_20d,
-    {{ horizon }}                          as validation_horizon_days,
+    {{ horizon }} as validation_horizon_days,
     forward_prices.forward_return_horizon,
     case
         when forward_prices.forward_return_horizon is null then 'pending'
@@ -43,7 +43,7 @@ select
         when signals.action = 'HOLD'
              and abs(forward_prices.forward_return_horizon) <= {{ var('hold_hit_band') }} then 'hit'
         else 'miss'
-    end                                    as outcome
+    end           as outcome
 from signals
 left join forward_prices
     on signals.ticker = forward_prices.ticker

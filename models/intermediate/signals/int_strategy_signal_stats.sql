@@ -19,15 +19,15 @@ decided as (
 decided_stats as (
     select
         strategy,
-        count(*)                                                                        as signals,
-        count(*) filter (where outcome = 'hit')                                         as hits,
-        count(*) filter (where forward_return_horizon > 0)                              as up_moves,
-        count(*) filter (where forward_return_horizon < 0)                              as down_moves,
+        count(*)                                                                          as signals,
+        count(*) filter (where outcome = 'hit')                                           as hits,
+        count(*) filter (where forward_return_horizon > 0)                                as up_moves,
+        count(*) filter (where forward_return_horizon < 0)                                as down_moves,
         count(*) filter (where abs(forward_return_horizon) <= {{ var('hold_hit_band') }}) as flat_moves,
-        count(*) filter (where action = 'BUY')                                          as decided_buys,
-        count(*) filter (where action = 'SELL')                                         as decided_sells,
-        count(*) filter (where action = 'HOLD')                                         as decided_holds,
-        avg(power(confidence - hit_indicator, 2))                                       as brier_score
+        count(*) filter (where action = 'BUY')                                            as decided_buys,
+        count(*) filter (where action = 'SELL')                                           as decided_sells,
+        count(*) filter (where action = 'HOLD')                                           as decided_holds,
+        avg(power(confidence - hit_indicator, 2))                                         as brier_score
     from decided
     group by strategy
 ),
@@ -36,12 +36,12 @@ all_signal_stats as (
     select
         strategy,
         case when min(model) = max(model) and min(model) <> strategy then min(model) end as model,
-        count(*)                                                             as all_signals,
-        count(*) filter (where outcome = 'pending')                          as pending_signals,
-        avg(case when action = 'BUY' then 1.0 else 0.0 end)                  as buy_share,
-        avg(case when action = 'SELL' then 1.0 else 0.0 end)                 as sell_share,
-        avg(case when action = 'HOLD' then 1.0 else 0.0 end)                 as hold_share,
-        avg(confidence)                                                      as mean_confidence
+        count(*)                                                                         as all_signals,
+        count(*) filter (where outcome = 'pending')                                      as pending_signals,
+        avg(case when action = 'BUY' then 1.0 else 0.0 end)                              as buy_share,
+        avg(case when action = 'SELL' then 1.0 else 0.0 end)                             as sell_share,
+        avg(case when action = 'HOLD' then 1.0 else 0.0 end)                             as hold_share,
+        avg(confidence)                                                                  as mean_confidence
     from outcomes
     group by strategy
 )
@@ -51,20 +51,20 @@ select
     all_signal_stats.model,
     all_signal_stats.all_signals,
     all_signal_stats.pending_signals,
-    coalesce(decided_stats.signals, 0)                            as signals,
-    coalesce(decided_stats.hits, 0)                               as hits,
-    decided_stats.hits * 1.0 / decided_stats.signals              as hit_rate,
-    decided_stats.up_moves * 1.0 / decided_stats.signals          as base_hit_rate,
+    coalesce(decided_stats.signals, 0)                   as signals,
+    coalesce(decided_stats.hits, 0)                      as hits,
+    decided_stats.hits * 1.0 / decided_stats.signals     as hit_rate,
+    decided_stats.up_moves * 1.0 / decided_stats.signals as base_hit_rate,
     (decided_stats.decided_buys * decided_stats.up_moves
      + decided_stats.decided_sells * decided_stats.down_moves
      + decided_stats.decided_holds * decided_stats.flat_moves) * 1.0
-    / (decided_stats.signals * decided_stats.signals)             as matched_base_hit_rate,
-    coalesce(decided_stats.up_moves, 0)                           as up_moves,
-    coalesce(decided_stats.down_moves, 0)                         as down_moves,
-    coalesce(decided_stats.flat_moves, 0)                         as flat_moves,
-    coalesce(decided_stats.decided_buys, 0)                       as decided_buys,
-    coalesce(decided_stats.decided_sells, 0)                      as decided_sells,
-    coalesce(decided_stats.decided_holds, 0)                      as decided_holds,
+    / (decided_stats.signals * decided_stats.signals)    as matched_base_hit_rate,
+    coalesce(decided_stats.up_moves, 0)                  as up_moves,
+    coalesce(decided_stats.down_moves, 0)                as down_moves,
+    coalesce(decided_stats.flat_moves, 0)                as flat_moves,
+    coalesce(decided_stats.decided_buys, 0)              as decided_buys,
+    coalesce(decided_stats.decided_sells, 0)             as decided_sells,
+    coalesce(decided_stats.decided_holds, 0)             as decided_holds,
     decided_stats.brier_score,
     all_signal_stats.buy_share,
     all_signal_stats.sell_share,
