@@ -6,7 +6,7 @@ Inputs (one row per strategy unless said otherwise):
 
 * ``signal_stats``: int_strategy_signal_stats (strategy, model, signals, hits, base rates, move
   and action counts, brier_score, action mix, mean_confidence, pending_signals);
-* ``health``: int_llm_output_health, one row per LLM model;
+* ``health``: int_llm_output_health, one row per LLM model with the strategy its signals form;
 * ``summary``: the PORTFOLIO rows of mart_backtest_summary (strategy, trading_days, sharpe_ratio,
   alpha_vs_buy_hold);
 * ``daily``: the PORTFOLIO rows of fct_backtest_daily (strategy, date, strategy_return, buy_hold_return).
@@ -108,15 +108,18 @@ def signals_source(strategy: str, with_signals: set[str]) -> str | None:
     return None
 
 
-def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per strategy of the signals or the backtest, with its signal statistics."""
-    strategies = sorted(set(signal_stats["strategy"]) | set(summary["strategy"]))
+def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.DataFrame) -> pd.DataFrame:
+    """One row per strategy of the signals, the backtest or the LLM health (a model that never gave a
+    valid answer has no signals, but its strategy still gets a row), with its signal statistics."""
+    strategies = sorted(set(signal_stats["strategy"]) | set(summary["strategy"]) | set(health["strategy"]))
     known = set(signal_stats["strategy"])
     frame = pd.DataFrame(
         {"strategy": strategies, "signals_from": [signals_source(s, known) for s in strategies]}, dtype="object"
     )
     stats = signal_stats.rename(columns={"strategy": "signals_from"})[["signals_from", *SIGNAL_COLUMNS]]
     frame = frame.merge(stats, on="signals_from", how="left")
+    model_of_strategy = health.set_index("strategy")["model"]
+    frame["model"] = frame["model"].fillna(frame["strategy"].map(model_of_strategy))
     frame["signals"] = frame["signals"].fillna(0).astype(int)
     frame["hits"] = frame["hits"].fillna(0).astype(int)
     portfolio = summary[["strategy", "trading_days", "sharpe_ratio", "alpha_vs_buy_hold"]]
@@ -167,7 +170,8 @@ def _return_statistics(days: pd.DataFrame, settings: ScorecardSettings) -> dict[
 
 
 def return_tests(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSettings) -> pd.DataFrame:
-    """Add the per-strategy return statistics, then the DSR against the best of the scorecard's trials."""
+    """Add the per-strategy return statistics, then the DSR against the best of the scorecard's trials:
+    the strategies with a backtest portfolio (one without returns was never a trial of a Sharpe ratio)."""
     by_strategy = {name: days.sort_values("date") for name, days in daily.groupby("strategy", sort=True)}
     found = [
         _return_statistics(by_strategy[s], settings) if s in by_strategy else {"moments": None}
@@ -176,7 +180,8 @@ def return_tests(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSe
     computed = ["daily_sharpe_ratio", "probabilistic_sharpe", "alpha_ci_low", "alpha_ci_high", "spa_p_value"]
     stats = pd.DataFrame(found, index=frame.index, columns=["moments", *computed])
     frame[computed] = stats[computed]
-    benchmark = deflated_sharpe_benchmark(list(stats["daily_sharpe_ratio"]), trials=len(frame))
+    trials = int(frame["trading_days"].notna().sum())  # every backtested strategy is a trial
+    benchmark = deflated_sharpe_benchmark(list(stats["daily_sharpe_ratio"]), trials=trials)
     frame["deflated_sharpe_benchmark"] = benchmark
     frame["deflated_sharpe"] = [probabilistic_sharpe(m, benchmark) for m in stats["moments"]]
     return frame
@@ -205,7 +210,7 @@ def build_scorecard(
     settings: ScorecardSettings,
 ) -> pd.DataFrame:
     """The scorecard: one row per strategy, columns and dtypes as ``COLUMNS``, ordered by strategy."""
-    frame = strategy_rows(signal_stats, summary)
+    frame = strategy_rows(signal_stats, summary, health)
     frame = frame.merge(health[["model", *HEALTH_COLUMNS]], on="model", how="left")
     frame = hit_rate_tests(frame)
     frame = return_tests(frame, daily, settings)

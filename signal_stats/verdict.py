@@ -39,9 +39,11 @@ def _p_value_failure(name: str, value: Any, significance: float) -> str | None:
 
 def _shortfalls(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
     """Why the data are too few to judge (empty when they suffice)."""
-    if _missing(row["trading_days"]):
-        return ["no backtest portfolio rows"]
     found = []
+    if not _missing(row.get("decisions")) and row.get("ok_count") == 0:
+        found.append(f"0 of {int(row['decisions'])} LLM decisions ok")
+    if _missing(row["trading_days"]):
+        return [*found, "no backtest portfolio rows"]
     signals, trading_days = int(row["signals"]), int(row["trading_days"])
     if signals < settings.min_signals:
         found.append(f"{signals} decided signals < {settings.min_signals}")

@@ -155,12 +155,13 @@ def expected_verdict(row: dict, v: dict) -> str:
 def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, dict]:
     tracking, daily, summary = tables["tracking"], tables["daily"], tables["summary"]
     with_signals = set(tracking["strategy"])
-    strategies = sorted(with_signals | set(summary["strategy"]))
+    llm_models = {f"llm:{m}": m for m in tables["llm"]["model"].dropna().unique()}
+    strategies = sorted(with_signals | set(summary["strategy"]) | set(llm_models))
     expected = {}
     for strategy in strategies:
         source = source_of(strategy, with_signals)
         models = tracking.loc[tracking["strategy"] == source, "model"].dropna().unique()
-        model = models[0] if len(models) == 1 and models[0] != source else None
+        model = models[0] if len(models) == 1 and models[0] != source else llm_models.get(strategy)
         summary_rows = summary[summary["strategy"] == strategy]
         row = {"strategy": strategy, "signals_from": source, "model": model}
         row |= expected_signal_columns(tracking, source, project_vars()["hold_hit_band"])
@@ -170,7 +171,8 @@ def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, di
         row |= expected_health(tables["llm"], model)
         expected[strategy] = row
     sharpes = [r["daily_sharpe_ratio"] for r in expected.values() if r.get("daily_sharpe_ratio") is not None]
-    sr0 = hand_sr0(sharpes, len(expected)) if len(sharpes) >= 2 and len(expected) >= 2 else None
+    trials = sum(r["trading_days"] is not None for r in expected.values())
+    sr0 = hand_sr0(sharpes, trials) if len(sharpes) >= 2 and trials >= 2 else None
     family, family_days = expected_family_p_value(daily, v)
     for strategy, row in expected.items():
         days = daily[daily["strategy"] == strategy]

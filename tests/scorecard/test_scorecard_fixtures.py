@@ -1,8 +1,9 @@
 """mart_strategy_scorecard on hand-made markets, built by real dbt: a strategy that is always right,
-always-BUY in a rising market, a strategy that never leaves cash (constant returns) and one whose
-signals are all on a ticker outside the backtest universe. Their rows are written into
-llm_signal_generation after a first build, the way the LLM stage would, and everything from the
-signals on is rebuilt. Horizon 1 day, so a signal's outcome is the very return the backtest earns."""
+always-BUY in a rising market, a strategy that never leaves cash (constant returns), one whose
+signals are all on a ticker outside the backtest universe, and a model that never answered. Their
+rows are written into llm_signal_generation after a first build, the way the LLM stage would, and
+everything from the signals on is rebuilt. Horizon 1 day, so a signal's outcome is the very return
+the backtest earns."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def fixture_signals() -> list[tuple[str, str, object, str, float, str, int | Non
         rows.append(("bench_only", BENCHMARK, DATES[day], "BUY", 0.7, "ok", None, None))
     rows.append(("always_right", "WAVE", DATES[-1], "BUY", 0.9, "ok", 2000, 40))  # no next day: pending
     rows.append(("always_right", "RISE", DATES[3], None, None, "timeout", 180000, None))
+    rows += [("gone", "WAVE", DATES[day], None, None, "llm_unavailable", None, None) for day in range(3)]
     return rows
 
 
@@ -103,6 +105,15 @@ def test_a_strategy_without_portfolio_rows_has_insufficient_data(card: pd.DataFr
     assert row["signals"] == N_PRICES - 1
     assert row[["trading_days", "sharpe_ratio", "alpha", "alpha_ci_low", "spa_p_value"]].isna().all()
     assert (row["verdict"], row["verdict_reason"]) == ("insufficient_data", "no backtest portfolio rows")
+
+
+def test_a_model_that_never_answered_still_gets_its_row(card: pd.DataFrame) -> None:
+    row = card.loc["llm:gone"]
+    assert (row["model"], row["signals"], row["decisions"], row["llm_unavailable_count"]) == ("gone", 0, 3, 3)
+    assert (row["verdict"], row["verdict_reason"]) == (
+        "insufficient_data",
+        "0 of 3 LLM decisions ok; no backtest portfolio rows",
+    )
 
 
 def test_only_the_strategy_with_an_edge_has_signals_ready_for_paper_trading(scorecard_warehouse: Path) -> None:

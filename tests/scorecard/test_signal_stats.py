@@ -283,7 +283,8 @@ def _signal_stats(strategy: str, model: str | None, signals: int, hits: int, up:
 
 def test_scorecard_keeps_degenerate_strategies_honest() -> None:
     """A constant-return strategy gets null Sharpe / PSR / DSR; one without portfolio rows gets nulls
-    and insufficient_data; a backtest-only twin is judged on its base strategy's signals."""
+    and insufficient_data; a backtest-only twin is judged on its base strategy's signals; a model that
+    never answered still gets its row; the DSR counts the backtested strategies as its trials."""
     dates = pd.date_range("2020-01-01", periods=60)
     bh = skewed_returns(60, 11)
     daily = pd.concat(
@@ -321,6 +322,7 @@ def test_scorecard_keeps_degenerate_strategies_honest() -> None:
         [
             {
                 "model": "m",
+                "strategy": "llm:m",
                 "decisions": 48,
                 "ok_count": 40,
                 "invalid_output_count": 8,
@@ -329,7 +331,19 @@ def test_scorecard_keeps_degenerate_strategies_honest() -> None:
                 "latency_p50_ms": 900.0,
                 "latency_p95_ms": 2000.0,
                 "completion_tokens_per_second": 50.0,
-            }
+            },
+            {
+                "model": "gone",
+                "strategy": "llm:gone",
+                "decisions": 12,
+                "ok_count": 0,
+                "invalid_output_count": 0,
+                "timeout_count": 0,
+                "llm_unavailable_count": 12,
+                "latency_p50_ms": None,
+                "latency_p95_ms": None,
+                "completion_tokens_per_second": None,
+            },
         ]
     )
     card = build_scorecard(stats, health, summary, daily, SETTINGS).set_index("strategy")
@@ -345,6 +359,15 @@ def test_scorecard_keeps_degenerate_strategies_honest() -> None:
     assert (twin["signals_from"], twin["model"], twin["signals"], twin["decisions"]) == ("llm:m", "m", 40, 48)
     assert pd.isna(card.loc["cash", "decisions"])
     assert card["spa_family_days"].dropna().unique().tolist() == [60]
+    gone = card.loc["llm:gone"]
+    assert (gone["model"], gone["signals"], gone["llm_unavailable_count"]) == ("gone", 0, 12)
+    assert (gone["verdict"], gone["verdict_reason"]) == (
+        "insufficient_data",
+        "0 of 12 LLM decisions ok; no backtest portfolio rows",
+    )
+    sharpes = card["daily_sharpe_ratio"].dropna().tolist()
+    assert len(sharpes) == 2  # llm:m and its twin; cash has none
+    assert card["deflated_sharpe_benchmark"].unique().tolist() == [pytest.approx(hand_sr0(sharpes, trials=3))]
 
 
 def test_scorecard_of_a_single_strategy_has_no_dsr() -> None:
@@ -364,6 +387,7 @@ def test_scorecard_of_a_single_strategy_has_no_dsr() -> None:
         pd.DataFrame(
             columns=[
                 "model",
+                "strategy",
                 "decisions",
                 "ok_count",
                 "invalid_output_count",

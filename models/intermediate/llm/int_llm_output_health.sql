@@ -1,6 +1,6 @@
 -- Per LLM model: how its signal stage (llm_signal_generation, whose 'ok' rows become the strategy
 -- llm:<model>) behaved. One row per model, read by mart_strategy_scorecard for every strategy
--- whose signals that model made.
+-- whose signals that model made, and for the model's own strategy even when it never answered.
 with
 
 signal_rows as (
@@ -41,6 +41,7 @@ status_counts as (
 
 select
     status_counts.model,
+    {{ llm_strategy_name('status_counts.model') }} as strategy,
     status_counts.decisions,
     status_counts.ok_count,
     status_counts.invalid_output_count,

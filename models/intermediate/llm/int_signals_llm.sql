@@ -2,7 +2,7 @@
 -- validly (status 'ok'); failed, timed-out or unavailable rows never become a HOLD.
 -- Strategy 'llm:<model>', so each Ollama model is judged as its own strategy.
 select
-    'llm:' || model as strategy,
+    {{ llm_strategy_name('model') }} as strategy,
     model,
     ticker,
     decision_date   as signal_date,
