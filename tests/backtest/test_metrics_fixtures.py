@@ -74,7 +74,7 @@ def build_fixture_warehouse(warehouse_dir: Path, select: str, **overrides: objec
         )
     finally:
         con.close()
-    run_dbt(["build", "--select", "int_signals_llm+", *dbt_vars], warehouse_dir)
+    run_dbt(["build", "--select", "int_signals_llm+", "int_llm_output_health", *dbt_vars], warehouse_dir)
 
 
 METRICS = [
@@ -245,8 +245,13 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
             assert row["outcome"] == ("hit" if abs(fwd) <= 0.02 else "miss")
         assert row["is_hit"] == (row["outcome"] == "hit")
         assert row["ready_for_paper_trading"] == (
-            row["is_hit"] and row["confidence"] >= 0.5 and row["strategy_is_valid"]
+            row["is_hit"]
+            and row["confidence"] >= 0.5
+            and row["strategy_is_valid"]
+            and row["strategy_verdict"] == "edge"
         )
+    # a confident hit of a valid backtest is still not ready while its strategy shows no edge
+    assert any(r["is_hit"] and r["strategy_is_valid"] and r["strategy_verdict"] != "edge" for r in rows)
     flat = [r for r in rows if r["ticker"] == "FLAT"]
     assert [r["outcome"] for r in flat] == ["miss"]  # a BUY followed by a flat price was not right
     rise = [r for r in rows if r["ticker"] == "RISE" and r["strategy"] == "buy_and_hold"]
