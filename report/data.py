@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import duckdb
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -333,7 +333,9 @@ def load_calibration(
     return [CalibrationBucket(**row) for row in rows]
 
 
-class EquityPoint(BaseModel):
+class EquityPoint(NamedTuple):
+    """One day of a strategy's PORTFOLIO, for the overview chart."""
+
     date: date
     equity: float
     buy_hold_equity: float
@@ -356,7 +358,9 @@ def load_portfolio_equity(con: duckdb.DuckDBPyConnection, strategies: list[str])
     return series
 
 
-class DailyPoint(BaseModel):
+class DailyPoint(NamedTuple):
+    """One day of one backtest, for the charts (a tuple, not a model: thousands per chart, typed by DuckDB)."""
+
     date: date
     equity: float
     buy_hold_equity: float

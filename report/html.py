@@ -13,6 +13,8 @@ import html
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from tqdm import tqdm
+
 from report.charts import (
     BUY_HOLD_COLOR,
     Line,
@@ -98,7 +100,7 @@ def _verdict(verdict: str) -> str:
 
 
 def _p_cell(value: float | None) -> str:
-    text = p_value(value).removeprefix("p=")
+    text = _esc(p_value(value).removeprefix("p="))
     return f'<td class="sig">{text}</td>' if value is not None and value < 0.05 else f"<td>{text}</td>"
 
 
@@ -435,7 +437,16 @@ def render_html(
     """``portfolio`` holds each strategy's PORTFOLIO equity; ``daily`` and ``signals`` load one
     (strategy, ticker)'s rows on demand; ``ticker_charts`` caps the per-ticker charts per strategy (-1: all)."""
     colors = strategy_colors(report.strategies)
-    sections = "".join(_strategy_section(report, s, daily, signals, ticker_charts) for s in report.strategies)
+    charts = sum(1 if r.ticker == PORTFOLIO else 0 for r in report.summary) + sum(
+        min(n, ticker_charts) if ticker_charts >= 0 else n for n in _tickers_per_strategy(report).values()
+    )
+    with tqdm(total=charts, desc="report charts", unit="chart", disable=None) as bar:
+
+        def counted(strategy: str, ticker: str) -> list[DailyPoint]:
+            bar.update()
+            return daily(strategy, ticker)
+
+        sections = "".join(_strategy_section(report, s, counted, signals, ticker_charts) for s in report.strategies)
     return "\n".join(
         [
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -452,3 +463,11 @@ def render_html(
             "</main></body></html>",
         ]
     )
+
+
+def _tickers_per_strategy(report: Report) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in report.summary:
+        if row.ticker != PORTFOLIO:
+            counts[row.strategy] = counts.get(row.strategy, 0) + 1
+    return counts
