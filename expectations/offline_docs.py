@@ -171,8 +171,11 @@ def make_offline(docs_dir: Path, cache_dir: Path | None = None) -> bool:
     missing = [p.spec for p in manifest.packages if not is_cached(p, cache_dir)]
     if missing:
         log.warning(
-            "Data Docs keep their CDN links and render empty offline: %s not in %s (run bin/setup; it needs npm)",
-            ", ".join(missing),
+            "Data Docs keep their CDN links and render empty offline: %d of %d npm packages (%s ...) not in %s; "
+            "run bin/setup (it needs npm)",
+            len(missing),
+            len(manifest.packages),
+            missing[0],
             cache_dir,
         )
         return False
