@@ -135,6 +135,8 @@ class ScorecardRow(BaseModel):
     spa_p_value: float | None
     verdict: Verdict
     verdict_reason: str | None = None
+    matched_base_hit_rate: float | None = None  # the no-skill hit rate of the strategy's own action mix
+    matched_hit_rate_p_value: float | None = None
     spa_family_p_value: float | None = None
     decisions: int | None = None
     ok_count: int | None = None

@@ -68,6 +68,8 @@ th{background:#f7f8fa;font-weight:600;position:sticky;top:0}
 th:first-child,td:first-child{text-align:left}
 td.reason{text-align:left;white-space:normal;min-width:200px;color:#444;font-size:12px}
 th{white-space:normal;vertical-align:bottom}
+tr.why td{white-space:normal;text-align:left;color:#555;font-size:12px;padding:0 9px 6px 28px;border-bottom:1px solid #e2e4e8}
+tr:has(+tr.why) td{border-bottom:none}
 tr.notrade td{color:#888;background:#fbfbf3}
 .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;color:#fff}
 .edge{background:#1e8e3e}.no_edge{background:#c5221f}.insufficient_data{background:#8a8f98}
@@ -138,13 +140,14 @@ SCORECARD_HEAD = (
     "Hit rate",
     "Base: always BUY",
     "p hit",
+    "Base: own action mix",
+    "p own mix",
     "SPA p",
     "PSR",
     "DSR",
     "Alpha/yr [90% CI]",
     "Sharpe",
     "Brier",
-    "Why",
 )
 HEALTH_HEAD = (
     "LLM strategy",
@@ -166,9 +169,15 @@ def _scorecard_row(r: ScorecardRow, colors: Colors) -> str:
     return (
         f'<tr><td><i style="color:{color}">■</i> {_esc(r.strategy)}</td><td>{_verdict(r.verdict)}</td>'
         f"<td>{r.signals if r.signals is not None else 'n/a'}</td><td>{pct(r.hit_rate)}</td><td>{pct(r.base_hit_rate)}</td>"
-        f"{_p_cell(r.hit_rate_p_value)}{_p_cell(r.spa_p_value)}<td>{num(r.probabilistic_sharpe)}</td>"
+        f"{_p_cell(r.hit_rate_p_value)}<td>{pct(r.matched_base_hit_rate)}</td>{_p_cell(r.matched_hit_rate_p_value)}"
+        f"{_p_cell(r.spa_p_value)}<td>{num(r.probabilistic_sharpe)}</td>"
         f"<td>{num(r.deflated_sharpe)}</td><td>{_esc(alpha_with_interval(r))}</td><td>{num(r.sharpe_ratio)}</td>"
-        f"<td>{num(r.brier_score, 3)}</td><td class='reason'>{_esc(r.verdict_reason or '')}</td></tr>"
+        f"<td>{num(r.brier_score, 3)}</td></tr>"
+        + (
+            f'<tr class="why"><td colspan="{len(SCORECARD_HEAD)}">{_esc(r.verdict_reason)}</td></tr>'
+            if r.verdict_reason
+            else ""
+        )
     )
 
 
@@ -191,7 +200,8 @@ def _scorecard_section(report: Report, colors: Colors) -> str:
     family_note = f" Family-wise SPA over every strategy: {p_value(family)}." if family is not None else ""
     return (
         f'{title}<section class="card">{_table(SCORECARD_HEAD, rows, wide=True)}<p class="note">'
-        "<b>edge</b> only when the hit rate beats always-BUY on the same tickers and dates (one-sided binomial, p hit), "
+        "<b>edge</b> only when the hit rate beats always-BUY on the same tickers and dates (one-sided binomial, p hit) "
+        "and, when the scorecard has it, the strategy's own action mix dealt at random (p own mix), "
         "Hansen's SPA says the daily PORTFOLIO returns beat buy-and-hold's (SPA p) and the probabilistic Sharpe ratio "
         "(PSR) is high; p-values below 0.05 are green. Base = the hit rate always-BUY scores on the same rows; "
         f"DSR deflates the Sharpe ratio for the number of strategies tried; Brier: 0 is perfect, 0.25 is a coin.{family_note}"

@@ -40,8 +40,12 @@ def alpha_with_interval(row: ScorecardRow) -> str:
 
 
 def hit_rate_phrase(row: ScorecardRow) -> str:
-    """'hit 52.1% vs base 55.0% (p=0.71)': the hit rate against always-BUY on the same rows."""
-    return f"hit {pct(row.hit_rate)} vs base {pct(row.base_hit_rate)} ({p_value(row.hit_rate_p_value)})"
+    """'hit 52.1% vs base 55.0% (p=0.71)': the hit rate against always-BUY on the same rows, and
+    against the strategy's own action mix dealt at random when the scorecard has it."""
+    phrase = f"hit {pct(row.hit_rate)} vs base {pct(row.base_hit_rate)} ({p_value(row.hit_rate_p_value)})"
+    if row.matched_base_hit_rate is None and row.matched_hit_rate_p_value is None:
+        return phrase
+    return f"{phrase}, own mix {pct(row.matched_base_hit_rate)} ({p_value(row.matched_hit_rate_p_value)})"
 
 
 def action_mix(row: ScorecardRow) -> str:

@@ -44,7 +44,9 @@ EXTRA_COLUMNS = {
     "sell_share": "double",
     "hold_share": "double",
     "mean_confidence": "double",
-    "matched_hit_rate_p_value": "double",  # a column the report does not know: kept in the JSON as is
+    "matched_base_hit_rate": "double",
+    "matched_hit_rate_p_value": "double",
+    "spa_family_days": "integer",  # a column the report does not show: kept in the JSON as is
 }
 VERDICTS = ("no_edge", "insufficient_data", "edge")
 
@@ -86,7 +88,9 @@ def scorecard_rows(strategies: list[str]) -> list[dict[str, object]]:
                 "sell_share": 0.1 if llm else 0.0,
                 "hold_share": 0.0,
                 "mean_confidence": 0.77 if llm else 1.0,
-                "matched_hit_rate_p_value": 0.5,
+                "matched_base_hit_rate": 0.5,
+                "matched_hit_rate_p_value": 0.42,
+                "spa_family_days": 200,
             }
         )
     return rows

@@ -53,6 +53,9 @@ def test_one_verdict_line_per_strategy_with_its_p_values(with_scorecard: tuple[P
             in line
         )
         assert f"SPA {expected_p(row['spa_p_value'])}" in line and f"PSR {row['probabilistic_sharpe']:.2f}" in line
+        assert (
+            f"own mix {row['matched_base_hit_rate'] * 100:.1f}% ({expected_p(row['matched_hit_rate_p_value'])})" in line
+        )
         assert f"n={row['signals']}" in line and row["verdict_reason"] in line
     assert any("p<0.001" in verdict_line(text, row["strategy"]) for row in rows)
     llm = [row["strategy"] for row in rows if row["decisions"] is not None]
@@ -68,7 +71,7 @@ def test_json_scorecard_holds_every_column_of_the_mart(with_scorecard: tuple[Pat
     by_strategy = {r["strategy"]: r for r in report["scorecard"]}
     assert by_strategy.keys() == {row["strategy"] for row in rows}
     for row in rows:
-        assert by_strategy[row["strategy"]] == pytest.approx(row)  # extras too (matched_hit_rate_p_value)
+        assert by_strategy[row["strategy"]] == pytest.approx(row)  # extras too (spa_family_days)
 
 
 def test_html_scorecard_colours_each_verdict(with_scorecard: tuple[Path, list[dict]], tmp_path: Path) -> None:
@@ -92,7 +95,8 @@ def test_a_scorecard_with_only_the_required_columns_renders(marts_only: Path, tm
     rows = add_scorecard(folder / "warehouse.duckdb", extras=False)
     text = run_cli(["report"], folder).stdout
     for row in rows:
-        assert verdict_line(text, row["strategy"]).split()[1] == row["verdict"]
+        line = verdict_line(text, row["strategy"])
+        assert line.split()[1] == row["verdict"] and "own mix" not in line
     assert "LLM OUTPUT HEALTH" not in text
 
 
