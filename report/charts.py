@@ -85,9 +85,19 @@ class Frame:
         return self.top + (self.high - v) / (self.high - self.low) * self.height
 
 
+UNSIZED_SUFFIX = ":no_risk"
+UNSIZED_TWIN_DASH = "4 4"
+
+
 def strategy_colors(strategies: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """(colour, dash) per strategy, stable for a given list: the same strategy looks the same on every chart."""
-    return {s: (PALETTE[i % len(PALETTE)], DASHES[(i // len(PALETTE)) % len(DASHES)]) for i, s in enumerate(strategies)}
+    """(colour, dash) per strategy, stable for a given list: the same strategy looks the same on every chart.
+    An un-sized twin (``llm:<model>:no_risk``) is dashed: when the risk stage changed nothing its curve
+    lies on the sized one's, and the gaps keep both visible."""
+    styles = {}
+    for i, s in enumerate(strategies):
+        dash = DASHES[(i // len(PALETTE)) % len(DASHES)]
+        styles[s] = (PALETTE[i % len(PALETTE)], dash or (UNSIZED_TWIN_DASH if s.endswith(UNSIZED_SUFFIX) else ""))
+    return styles
 
 
 def thin(points: Sequence, max_points: int = WIDTH) -> list:

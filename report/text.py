@@ -130,6 +130,7 @@ def _backtest_lines(report: Report, marks: tuple[str, str]) -> list[str]:
 
 def _tracking_lines(report: Report, ready_limit: int, marks: tuple[str, str]) -> list[str]:
     t = report.tracking
+    width = max([34, *(len(s.strategy) + 2 for s in t.by_strategy)])  # long LLM strategy names stay in their column
     rate = f"{t.validation_rate * 100:.1f}%" if t.validation_rate is not None else "n/a"
     lines = [
         "",
@@ -144,10 +145,12 @@ def _tracking_lines(report: Report, ready_limit: int, marks: tuple[str, str]) ->
         "",
         "PERFORMANCE BY STRATEGY",
         RULE,
-        f"{'Strategy':<34}{'Total':>8}{'Validated':>12}{'Pending':>10}{'Ready':>8}",
+        f"{'Strategy':<{width}}{'Total':>8}{'Validated':>12}{'Pending':>10}{'Ready':>8}",
         RULE,
     ]
-    lines += [f"{s.strategy:<34}{s.total:>8d}{s.validated:>12d}{s.pending:>10d}{s.ready:>8d}" for s in t.by_strategy]
+    lines += [
+        f"{s.strategy:<{width}}{s.total:>8d}{s.validated:>12d}{s.pending:>10d}{s.ready:>8d}" for s in t.by_strategy
+    ]
     lines += ["", "PERFORMANCE BY TICKER", RULE, f"{'Ticker':<10}{'Total':>8}{'Validated':>12}{'Avg Return':>16}", RULE]
     for k in t.by_ticker:
         avg = f"{k.avg_return * 100:+.1f}%" if k.avg_return is not None else "n/a"

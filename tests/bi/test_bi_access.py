@@ -28,7 +28,8 @@ READ_ONLY_CLIENT = textwrap.dedent(
     engine = sa.create_engine(f"duckdb:///{sys.argv[1]}?access_mode=read_only")
     report = {}
     with engine.connect() as con:
-        report["tables"] = sa.inspect(con).get_table_names()
+        # relations a BI tool lists: tables and views (fct_backtest_daily is a view)
+        report["tables"] = sa.inspect(con).get_table_names() + sa.inspect(con).get_view_names()
         for mart in sys.argv[2:]:
             # not inspect().get_columns(): duckdb-engine 0.17 + SQLAlchemy >= 2.0.45 column reflection
             # queries pg_catalog.pg_collation, which DuckDB lacks (Mause/duckdb_engine#1379)

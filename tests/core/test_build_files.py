@@ -112,7 +112,9 @@ def test_a_build_killed_during_the_llm_stage_keeps_every_answer_written(
     try:
         assert build.stdout is not None
         for line in build.stdout:
-            progress = re.search(r"llm_market_analysis: (\d+)/\d+ calls done", line)
+            progress = re.search(
+                r"llm_market_analysis \S+: (\d+)/\d+ calls done", line
+            )  # "<stage> <model>: n/N calls done"
             if progress:
                 done = int(progress.group(1))
                 break

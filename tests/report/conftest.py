@@ -18,21 +18,24 @@ def marts_only(built_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) 
     """A warehouse holding nothing but the marts the report reads (the scorecard too when the build
     made it): the report must work from them alone."""
     target = tmp_path_factory.mktemp("marts_only")
-    con = duckdb.connect(str(target / "warehouse.duckdb"))
+    # dbt-duckdb's views name their tables warehouse.main.<table> (fct_backtest_daily is one): the
+    # built file must be attached as `warehouse`, so the copy is written under another name first
+    con = duckdb.connect(str(target / "marts.duckdb"))
     try:
-        con.execute(f"attach '{built_warehouse / 'warehouse.duckdb'}' as built (read_only)")
+        con.execute(f"attach '{built_warehouse / 'warehouse.duckdb'}' as warehouse (read_only)")
         built = {
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'built'"
+                "select table_name from information_schema.tables where table_catalog = 'warehouse'"
             ).fetchall()
         }
         for mart in (*MARTS, SCORECARD):
             if mart in built:
-                con.execute(f"create table main.{mart} as select * from built.main.{mart}")
-        con.execute("detach built")
+                con.execute(f"create table marts.main.{mart} as select * from warehouse.main.{mart}")
+        con.execute("detach warehouse")
     finally:
         con.close()
+    (target / "marts.duckdb").rename(target / "warehouse.duckdb")
     return target
 
 
