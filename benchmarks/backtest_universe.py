@@ -56,7 +56,14 @@ logger = logging.getLogger("benchmarks.backtest_universe")
 BENCHMARK = "^GSPC"
 FEES = 0.0005  # dbt_project.yml's transaction_cost_bps: 5
 SMA_FAST, SMA_SLOW = 20, 50  # dbt_project.yml's sma_short_window / sma_medium_window
-UPSTREAM = ["+int_prices_clean", "+int_features", "+int_signals_llm", "+llm_risk_assessment"]
+UPSTREAM = [
+    "+int_prices_clean",
+    "+int_features",
+    "+int_signals_llm",
+    "+int_signals_external",
+    "+llm_risk_assessment",
+    "+int_llm_output_health",
+]
 BACKTEST_SELECTION = [
     "int_universe",
     "int_signals_buy_and_hold",
@@ -70,15 +77,22 @@ BACKTEST_SELECTION = [
     "int_backtest_portfolio_daily",
     "fct_backtest_daily",
     "mart_backtest_summary",
+    "int_signal_outcomes",
+    "int_strategy_signal_stats",
+    "mart_strategy_scorecard",
     "mart_signal_tracking",
     "snap_signal_validation",
 ]
 # What vectorbt computes too: signals -> positions -> daily equity -> per-ticker metrics. Not the
-# portfolio (its risk caps and int_backtest_portfolio_daily), signal tracking or its snapshot, which
-# vectorbt has no counterpart for; they are built and timed all the same and printed beside the ratio.
+# portfolio (its risk caps and int_backtest_portfolio_daily), signal outcomes, the scorecard, signal
+# tracking or its snapshot, which vectorbt has no counterpart for; they are built and timed all the
+# same and printed beside the ratio.
 NOT_IN_VECTORBT = (
     "int_backtest_risk_caps",
     "int_backtest_portfolio_daily",
+    "int_signal_outcomes",
+    "int_strategy_signal_stats",
+    "mart_strategy_scorecard",
     "mart_signal_tracking",
     "snap_signal_validation",
 )
