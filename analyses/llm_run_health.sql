@@ -4,13 +4,13 @@ with
 
 stages as (
     select 'market_analysis' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_market_analysis') }}
+    from {{ llm_stage('llm_market_analysis') }}
     union all
     select 'signal_generation' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_signal_generation') }}
+    from {{ llm_stage('llm_signal_generation') }}
     union all
     select 'risk_assessment' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_risk_assessment') }}
+    from {{ llm_stage('llm_risk_assessment') }}
 )
 
 select

@@ -8,5 +8,5 @@ select
     decision_date   as signal_date,
     action,
     confidence
-from {{ ref('llm_signal_generation') }}
+from {{ llm_stage('llm_signal_generation') }}
 where status = 'ok'
