@@ -1,10 +1,12 @@
-"""Benchmark of the LLM stages on the embedded model (or any Ollama via --host).
+"""Benchmark of the LLM stages on the embedded model (or any Ollama via --host), per model.
 
 Builds a scratch warehouse from the bundled sample, then times the three LLM dbt models twice:
 a first run with an empty response cache and a ``--full-refresh`` re-run that must be served from
-the cache. Reports decisions per second per stage, the pipeline's overhead over the model time
-the server reports (prompt evaluation + generation), and the cached re-run time relative to the
-first run. Defaults are the main job's: 4 tickers, monthly decisions, the last 12 months.
+the cache. Reports, per stage and per model (var ``llm_models``), decisions, seconds (the stage's
+own log line per model), decisions per second, the pipeline's overhead over the model time the
+server reports (prompt evaluation + generation), and the cached re-run time relative to the first
+run; then each model's total. Defaults are the main job's: 4 tickers, monthly decisions, the last
+12 months.
 
     python benchmarks/llm_benchmark.py [--vars '{llm_decision_frequency: weekly}'] [--host URL]
 """
@@ -15,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,42 +43,75 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
     return result
 
 
-def dbt(args: list[str], warehouse: Path, env: dict[str, str]) -> dict[str, float]:
-    """Run dbt and return each model's execution time from run_results.json."""
-    target = warehouse / "target"
-    run(
+STAGE_LINE = re.compile(
+    r"(llm_\w+): (\d+) decisions, (\d+) cache hits, (\d+) LLM calls, \d+ failures, [\d.]+ tokens/s, "
+    r"([\d.]+) s; model (\S+);"
+)
+
+
+def dbt(args: list[str], warehouse: Path, env: dict[str, str]) -> dict[tuple[str, str], float]:
+    """Run dbt; the seconds of each (stage, model) from the stage's own summary line."""
+    result = run(
         [
             str(Path(sys.executable).parent / "dbt"),
             *args,
             "--target-path",
-            str(target),
+            str(warehouse / "target"),
             "--log-path",
             str(warehouse / "logs"),
         ],
         env,
     )
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return {r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"]) for r in results}
+    return {(stage, model): float(seconds) for stage, _, _, _, seconds, model in STAGE_LINE.findall(result.stdout)}
 
 
-def stage_figures(warehouse: Path, cache_path: Path) -> dict[str, dict[str, Any]]:
-    """Decisions, statuses and server-reported model seconds per stage (from the tables and the cache)."""
-    figures: dict[str, dict[str, Any]] = {}
+def stage_figures(warehouse: Path, cache_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """Decisions, statuses and server-reported model seconds per (stage, model), from the tables and the cache."""
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
     with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
         for stage in STAGES:
-            rows = con.execute(f"select status, count(*) from {stage} group by 1").fetchall()
-            figures[stage] = {"decisions": sum(n for _, n in rows), "statuses": dict(rows)}
+            for model, status, count in con.execute(
+                f"select model, status, count(*) from {stage} group by 1, 2"
+            ).fetchall():
+                entry = figures.setdefault((stage, model), {"decisions": 0, "statuses": {}})
+                entry["decisions"] += count
+                entry["statuses"][status] = count
     with duckdb.connect(str(cache_path), read_only=True) as cache:
-        for stage in STAGES:
+        for (stage, model), entry in figures.items():
             calls, attempts, model_ns, tokens = cache.execute(
                 "select count(*), coalesce(sum(attempts), 0), coalesce(sum(model_ns), 0), coalesce(sum(completion_tokens), 0) "
-                "from llm_responses where stage = ?",
-                [STAGE_KEYS[stage]],
+                "from llm_responses where stage = ? and model = ?",
+                [STAGE_KEYS[stage], model],
             ).fetchone()
-            figures[stage].update(
-                cached=calls, requests=attempts, model_seconds=model_ns / 1e9, completion_tokens=tokens
-            )
+            entry.update(cached=calls, requests=attempts, model_seconds=model_ns / 1e9, completion_tokens=tokens)
     return figures
+
+
+def report(
+    figures: dict[tuple[str, str], dict[str, Any]],
+    first: dict[tuple[str, str], float],
+    second: dict[tuple[str, str], float],
+) -> dict[str, dict[str, float]]:
+    """Print one line per (stage, model); return each model's totals."""
+    print(
+        f"{'stage':<24}{'model':<30}{'decisions':>10}{'requests':>10}{'stage s':>9}{'dec/s':>8}{'model s':>9}"
+        f"{'tok/s':>7}{'overhead':>10}{'cached s':>10}  statuses"
+    )
+    totals: dict[str, dict[str, float]] = {}
+    for (stage, model), f in sorted(figures.items(), key=lambda item: (item[0][1], STAGES.index(item[0][0]))):
+        seconds, cached = first.get((stage, model), float("nan")), second.get((stage, model), float("nan"))
+        total = totals.setdefault(model, {"decisions": 0, "seconds": 0.0, "model_seconds": 0.0, "cached": 0.0})
+        total["decisions"] += f["decisions"]
+        total["seconds"] += seconds
+        total["model_seconds"] += f["model_seconds"]
+        total["cached"] += cached
+        overhead = seconds / f["model_seconds"] - 1 if f["model_seconds"] > 0 else float("nan")
+        tok_s = f["completion_tokens"] / f["model_seconds"] if f["model_seconds"] > 0 else float("nan")
+        print(
+            f"{stage:<24}{model:<30}{f['decisions']:>10}{f['requests']:>10}{seconds:>9.1f}{f['decisions'] / seconds:>8.2f}"
+            f"{f['model_seconds']:>9.1f}{tok_s:>7.0f}{overhead:>9.1%}{cached:>10.2f}  {f['statuses']}"
+        )
+    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,27 +153,16 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg()[0]
     print(f"LLM stage benchmark: host {host}, {os.cpu_count()} CPUs, load average {load:.2f}, vars {dbt_vars}")
-    print(
-        f"{'stage':<24}{'decisions':>10}{'requests':>10}{'stage s':>9}{'dec/s':>8}{'model s':>9}{'tok/s':>7}{'overhead':>10}{'cached s':>10}  statuses"
-    )
-    total_first = total_model = total_second = 0.0
-    for stage in STAGES:
-        f = figures[stage]
-        seconds, cached_seconds = first[stage], second[stage]
-        total_first += seconds
-        total_second += cached_seconds
-        total_model += f["model_seconds"]
-        overhead = seconds / f["model_seconds"] - 1 if f["model_seconds"] > 0 else float("nan")
-        tok_s = f["completion_tokens"] / f["model_seconds"] if f["model_seconds"] > 0 else float("nan")
+    totals = report(figures, first, second)
+    for model, t in totals.items():
         print(
-            f"{stage:<24}{f['decisions']:>10}{f['requests']:>10}{seconds:>9.1f}{f['decisions'] / seconds:>8.2f}"
-            f"{f['model_seconds']:>9.1f}{tok_s:>7.0f}{overhead:>9.1%}{cached_seconds:>10.2f}  {f['statuses']}"
+            f"model {model}: {int(t['decisions'])} decisions (analyses + signals + risk), first run {t['seconds']:.1f} s, "
+            f"model time {t['model_seconds']:.1f} s, pipeline overhead {t['seconds'] / t['model_seconds'] - 1:.1%} "
+            f"(target < 20%), cached re-run {t['cached']:.2f} s = {t['cached'] / t['seconds']:.1%} (target < 10%)"
         )
     print(
-        f"LLM stages total: first run {total_first:.1f} s (dbt wall {first_wall:.1f} s), model time {total_model:.1f} s, "
-        f"pipeline overhead {total_first / total_model - 1:.1%} (target < 20%); "
-        f"cached re-run {total_second:.2f} s (dbt wall {second_wall:.1f} s) = {total_second / total_first:.1%} of the first run "
-        f"(target < 10%); main-job target: LLM stages < 120 s"
+        f"LLM stages total: dbt wall {first_wall:.1f} s first run, {second_wall:.1f} s cached re-run; "
+        "main-job target: LLM stages < 120 s"
     )
     if args.keep:
         print(f"warehouse kept in {workdir}")

@@ -100,12 +100,11 @@ def with_backoff(call: Callable[[], Any], retries: int, backoff_seconds: float, 
     raise AssertionError("unreachable")
 
 
-def probe_model(client: ollama.Client, model: str, retries: int, backoff_seconds: float, host: str) -> ModelInfo:
-    """Check that the server answers and lists ``model``; return its digest.
+def list_models(client: ollama.Client, retries: int, backoff_seconds: float, host: str) -> dict[str, str]:
+    """The models ``host`` serves, ``{name: digest}`` (names normalised).
 
     Raises :class:`LlmUnavailableError` with a reason a user can act on.
     """
-    wanted = normalize_model_name(model)
     try:
         # one quick retry only: a refused connection at start-up is not worth a long backoff
         listing = with_backoff(client.list, min(retries, 1), backoff_seconds, f"listing the models at {host}")
@@ -113,15 +112,43 @@ def probe_model(client: ollama.Client, model: str, retries: int, backoff_seconds
         raise LlmUnavailableError(f"Ollama is unreachable at {host}: {exc.__cause__ or exc}") from exc
     except (ollama.ResponseError, httpx.HTTPError) as exc:
         raise LlmUnavailableError(f"Ollama at {host} answered /api/tags with an error: {exc}") from exc
-    available = {normalize_model_name(m.model or ""): m for m in listing.models}
-    entry = available.get(wanted)
-    if entry is None:
-        names = ", ".join(sorted(available)) or "none"
-        raise LlmUnavailableError(
-            f"model {wanted!r} is not available at {host} (installed: {names}); "
-            f"run `ollama pull {wanted}` or set --vars 'llm_model: ...'"
-        )
-    return ModelInfo(name=wanted, digest=entry.digest or "")
+    return {normalize_model_name(m.model or ""): m.digest or "" for m in listing.models}
+
+
+def missing_model(available: dict[str, str], model: str, host: str, hint: str | None = None) -> str:
+    """Why ``model`` cannot be had at ``host``, and what to do: ``hint`` (the server's own word, see
+    :func:`install_hint`) or the ``ollama pull`` command."""
+    names = ", ".join(sorted(available)) or "none"
+    advice = hint or f"run `ollama pull {model}` there, or leave it out of var llm_models"
+    return f"model {model!r} is not available at {host} (installed: {names}); {advice}"
+
+
+def find_model(available: dict[str, str], model: str, host: str) -> ModelInfo:
+    """``model`` in a listing of :func:`list_models`, or :class:`LlmUnavailableError` saying what to do."""
+    wanted = normalize_model_name(model)
+    if wanted not in available:
+        raise LlmUnavailableError(missing_model(available, wanted, host))
+    return ModelInfo(name=wanted, digest=available[wanted])
+
+
+def install_hint(client: ollama.Client, model: str) -> str | None:
+    """What the server says about a model it does not list, when that names how to install it (the
+    embedded server: ``install it with `bin/setup --model ...` ``); None otherwise (Ollama: pull)."""
+    try:
+        client.show(normalize_model_name(model))
+    except ollama.ResponseError as exc:
+        return exc.error if "install" in (exc.error or "") else None
+    except (ConnectionError, httpx.HTTPError, ValueError):  # ValueError: a reply that is not Ollama's (pydantic)
+        return None  # a hint only: never a reason to fail
+    return None
+
+
+def probe_model(client: ollama.Client, model: str, retries: int, backoff_seconds: float, host: str) -> ModelInfo:
+    """Check that the server answers and lists ``model``; return its digest.
+
+    Raises :class:`LlmUnavailableError` with a reason a user can act on.
+    """
+    return find_model(list_models(client, retries, backoff_seconds, host), model, host)
 
 
 def _validate(

@@ -1,4 +1,4 @@
-"""Run one LLM stage over its requests: availability check, cache, bounded concurrency, logging.
+"""Run one LLM stage over its requests, model by model: availability, cache, fan-out over hosts, logging.
 
 Every request yields exactly one row, in input order, whatever happens: the answer's fields when
 the status is 'ok', nulls plus the reason otherwise. Nothing is ever defaulted to a neutral answer.
@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,19 +20,13 @@ from typing import Any
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from warehouse_core.ollama_host import resolve_host
+from warehouse_core.ollama_host import HostSetting, resolve_host
 
 from .cache import CACHEABLE_STATUSES, ResponseCache, cache_key
-from .client import (
-    LlmUnavailableError,
-    ModelInfo,
-    Outcome,
-    ask_structured,
-    make_client,
-    normalize_model_name,
-    probe_model,
-)
+from .client import LlmUnavailableError, ModelInfo, Outcome, ask_structured, normalize_model_name
+from .hosts import Host, HostPool, dispatch
 from .prompts import Messages, prompt_hash
+from .routing import Listing, ModelRoute, list_hosts, open_pool, route_model
 from .schemas import SCHEMA_VERSION, json_schema
 from .settings import LlmSettings, Stage
 
@@ -87,7 +79,7 @@ class StageRequest:
 
 @dataclass
 class StageStats:
-    """Counters logged at the end of a stage."""
+    """Counters logged at the end of a stage, per model."""
 
     decisions: int = 0
     cache_hits: int = 0
@@ -95,22 +87,26 @@ class StageStats:
     failures: int = 0
     completion_tokens: int = 0
     model_seconds: float = 0.0
+    calls_per_host: dict[str, int] = field(default_factory=dict)
 
-    def count_call(self, outcome: Outcome) -> None:
+    def count_call(self, outcome: Outcome, host: str) -> None:
         self.calls += 1
         self.failures += outcome.status != "ok"
         self.completion_tokens += outcome.completion_tokens or 0
         self.model_seconds += outcome.model_ns / 1e9
+        self.calls_per_host[host] = self.calls_per_host.get(host, 0) + 1
 
-    def summary(self, name: str, requests: Sequence[StageRequest], wall_seconds: float) -> str:
+    def summary(self, name: str, model: str, requests: Sequence[StageRequest], wall_seconds: float) -> str:
         statuses: dict[str, int] = {}
         for request in requests:
             assert request.result is not None
             statuses[request.result.status] = statuses.get(request.result.status, 0) + 1
         rate = self.completion_tokens / self.model_seconds if self.model_seconds > 0 else 0.0
+        hosts = f"; calls per host {self.calls_per_host}" if len(self.calls_per_host) > 1 else ""
         return (
             f"{name}: {self.decisions} decisions, {self.cache_hits} cache hits, {self.calls} LLM calls, "
-            f"{self.failures} failures, {rate:.1f} tokens/s, {wall_seconds:.1f} s; statuses {statuses}"
+            f"{self.failures} failures, {rate:.1f} tokens/s, {wall_seconds:.1f} s; model {model}; statuses {statuses}"
+            f"{hosts}"
         )
 
 
@@ -152,69 +148,122 @@ def run_stage(
     model: str | None = None,
     host: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Produce one row per request (same order). Raises only with ``fail_fast`` when the LLM is unavailable.
+    """One model's rows (same order as ``requests``): :func:`run_models` for a single model.
 
-    ``model`` and ``host`` default to the settings' (``host`` resolved by ``warehouse_core``).
-    ``upstream_unavailable``: the previous stage already warned that the LLM is unavailable, so
-    this stage reports the same condition at INFO level (one clear warning per build).
+    ``model`` defaults to the first of the settings' models; ``host``, when given, replaces the
+    settings' hosts (resolved by ``warehouse_core``).
     """
+    name = normalize_model_name(model or settings.models[0])
+    hosts = [HostSetting(resolve_host(host), settings.concurrency)] if host else None
+    upstream = {name} if upstream_unavailable else set()
+    return run_models(spec, {name: requests}, settings, upstream_unavailable=upstream, hosts=hosts)[name]
+
+
+def run_models(
+    spec: StageSpec,
+    batches: Mapping[str, Sequence[StageRequest]],
+    settings: LlmSettings,
+    *,
+    upstream_unavailable: Collection[str] = (),
+    hosts: Sequence[HostSetting] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """One row per request for each model of ``batches`` (model name -> its requests, same order).
+
+    Models run one after the other (all of one model's requests, then the next: a server that
+    keeps one model in memory loads each once), each over the hosts that serve it. A model no
+    host serves gets 'llm_unavailable' rows and the others go on; with ``fail_fast`` it stops the
+    stage instead. ``upstream_unavailable``: models the previous stage already warned about (this
+    stage says so at INFO level: one warning per model per build).
+    """
+    pool = open_pool(settings, spec.stage, hosts)
+    loud = spec.stage == "analysis"  # the first stage warns about hosts; the later ones say it at info level
+    listings = list_hosts(pool, settings, spec.name, loud) if settings.enable_llm else {}
+    own = {model: [replace(request) for request in requests] for model, requests in batches.items()}
+    routes = {
+        model: _available_model(spec, model, requests, settings, pool, listings, model in upstream_unavailable, loud)
+        for model, requests in own.items()
+    }
+    rows: dict[str, list[dict[str, Any]]] = {}
+    needs_cache = settings.use_cache and any(route is not None for route in routes.values())
+    with ResponseCache(settings.cache_file()) if needs_cache else nullcontext() as cache:
+        for model, requests in own.items():
+            route = routes[model]
+            if route is not None:
+                _run_model(spec, requests, settings, route, pool, cache)
+            digest = route.info.digest if route is not None else None
+            rows[model] = [_row(spec, request, model, digest, settings.blind) for request in requests]
+    return rows
+
+
+def _run_model(
+    spec: StageSpec,
+    requests: Sequence[StageRequest],
+    settings: LlmSettings,
+    route: ModelRoute,
+    pool: HostPool,
+    cache: ResponseCache | None,
+) -> None:
+    """Fill in every request's result for one model: from the cache, else from its hosts."""
     started = time.perf_counter()
-    model = normalize_model_name(model or settings.model)
-    host = resolve_host(host or settings.host)
-    requests = [replace(request) for request in requests]  # own copies: results are filled in below
-    client = make_client(host, timeout=settings.timeouts[spec.stage])
-    info = _available_model(spec, requests, settings, client, model, host, upstream_unavailable)
-    if info is None:
-        return [_row(spec, request, model, None, settings.blind) for request in requests]
     stats = StageStats(decisions=len(requests))
-    with ResponseCache(settings.cache_file()) if settings.use_cache else nullcontext() as cache:
-        _use_cache(spec, requests, settings, info, cache, stats)
-        pending = [request for request in requests if request.result is None]
-        logger.info(
-            "%s: %d decisions, %d cache hits, %d LLM calls to make with %s (%s) at %s",
-            spec.name,
-            len(requests),
-            stats.cache_hits,
-            len(pending),
-            info.name,
-            info.digest[:12],
-            host,
-        )
-        if pending:
-            _ask_pending(spec, pending, settings, client, info, cache, stats)
-    logger.info("%s", stats.summary(spec.name, requests, time.perf_counter() - started))
-    return [_row(spec, request, model, info.digest, settings.blind) for request in requests]
+    _use_cache(spec, requests, settings, route.info, cache, stats)
+    pending = [request for request in requests if request.result is None]
+    logger.info(
+        "%s: %d decisions, %d cache hits, %d LLM calls to make with %s (%s) at %s",
+        spec.name,
+        len(requests),
+        stats.cache_hits,
+        len(pending),
+        route.info.name,
+        route.info.digest[:12],
+        ", ".join(f"{host.url} (x{host.concurrency})" for host in route.hosts),
+    )
+    if pending:
+        _ask_pending(spec, pending, settings, route, pool, cache, stats)
+    logger.info("%s", stats.summary(spec.name, route.info.name, requests, time.perf_counter() - started))
 
 
 def _available_model(
     spec: StageSpec,
+    model: str,
     requests: Sequence[StageRequest],
     settings: LlmSettings,
-    client: Any,
-    model: str,
-    host: str,
+    pool: HostPool,
+    listings: dict[str, Listing],
     upstream_unavailable: bool,
-) -> ModelInfo | None:
-    """The model to ask, or None after marking every request 'llm_unavailable' (and saying why, once)."""
+    loud: bool,
+) -> ModelRoute | None:
+    """The model's route, or None after marking its requests 'llm_unavailable' (and saying why, once)."""
     if settings.enable_llm:
         try:
-            return probe_model(client, model, settings.connection_retries, settings.backoff_seconds, host)
+            return route_model(spec.name, model, pool, listings, loud)
         except LlmUnavailableError as exc:
             if settings.fail_fast:
                 raise RuntimeError(f"{spec.name}: {exc} (var llm_fail_fast = true)") from exc
             reason = str(exc)
         if upstream_unavailable:
             logger.info(
-                "%s: LLM still unavailable (warned above), %d rows marked llm_unavailable", spec.name, len(requests)
+                "%s: LLM still unavailable for %s (warned above), %d rows marked llm_unavailable",
+                spec.name,
+                model,
+                len(requests),
             )
         else:
-            logger.warning("%s: LLM unavailable, %d rows marked llm_unavailable: %s", spec.name, len(requests), reason)
+            logger.warning(
+                "%s: LLM unavailable for %s, %d rows marked llm_unavailable: %s",
+                spec.name,
+                model,
+                len(requests),
+                reason,
+            )
     else:
         reason = "LLM stages disabled (var enable_llm = false)"
         if upstream_unavailable:
-            logger.info("%s: LLM stages disabled, %d rows marked llm_unavailable", spec.name, len(requests))
+            logger.info(
+                "%s: LLM stages disabled, %d rows of %s marked llm_unavailable", spec.name, len(requests), model
+            )
         else:
-            logger.warning("%s: %s; %d rows marked llm_unavailable", spec.name, reason, len(requests))
+            logger.warning("%s: %s; %d rows of %s marked llm_unavailable", spec.name, reason, len(requests), model)
     for request in requests:
         request.result = Outcome("llm_unavailable", error=reason)
     return None
@@ -243,110 +292,98 @@ def _use_cache(
 
 
 def _store(
-    spec: StageSpec, request: StageRequest, settings: LlmSettings, info: ModelInfo, cache: ResponseCache | None
+    spec: StageSpec,
+    requests: Sequence[StageRequest],
+    settings: LlmSettings,
+    info: ModelInfo,
+    cache: ResponseCache | None,
 ) -> None:
-    """Keep an answer the model gave ('ok' or 'invalid_output'); never a refusal, timeout or outage."""
-    outcome = request.result
-    if cache is None or outcome is None or outcome.status not in CACHEABLE_STATUSES:
+    """Keep the answers the model gave ('ok' or 'invalid_output'), never a refusal, timeout or outage:
+    one transaction for the requests that finished together."""
+    if cache is None:
         return
-    about = {
-        "stage": spec.stage,
-        "model": info.name,
-        "model_digest": info.digest,
-        "prompt_hash": request.prompt_hash,
-        "schema_version": SCHEMA_VERSION,
-        "options_json": json.dumps(_key_options(settings, spec.stage, request), sort_keys=True),
-    }
-    cache.put(request.cache_key or "", outcome, about)
+    entries = []
+    for request in requests:
+        outcome = request.result
+        if outcome is None or outcome.status not in CACHEABLE_STATUSES:
+            continue
+        about = {
+            "stage": spec.stage,
+            "model": info.name,
+            "model_digest": info.digest,
+            "prompt_hash": request.prompt_hash,
+            "schema_version": SCHEMA_VERSION,
+            "options_json": json.dumps(_key_options(settings, spec.stage, request), sort_keys=True),
+        }
+        entries.append((request.cache_key or "", outcome, about))
+    cache.put_many(entries)
 
 
 def _ask_pending(
     spec: StageSpec,
     pending: Sequence[StageRequest],
     settings: LlmSettings,
-    client: Any,
-    info: ModelInfo,
+    route: ModelRoute,
+    pool: HostPool,
     cache: ResponseCache | None,
     stats: StageStats,
 ) -> None:
-    """Ask the model for every pending request, at most ``concurrency`` at a time.
+    """Ask the model for every pending request over its hosts (see :func:`llm_client.hosts.dispatch`).
 
-    When the server or model goes away mid-run, the requests not yet sent are marked
-    'llm_unavailable' at once instead of each waiting through its backoffs.
+    Answers are cached here, on the coordinating thread (the cache file allows one writer). When
+    every host of the model has failed, the requests not yet answered are marked 'llm_unavailable'
+    at once instead of each waiting through its backoffs (or, with ``fail_fast``, the stage stops).
     """
-    progress = Progress(spec.name, len(pending))
-    gone: list[str] = []
+    progress = Progress(f"{spec.name} {route.info.name}", len(pending))
 
-    def record(request: StageRequest, outcome: Outcome) -> bool:
-        request.result = outcome
-        stats.count_call(outcome)
-        if outcome.status != "ok":
-            logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
-        _store(spec, request, settings, info, cache)
-        progress.advance()
-        if outcome.server_unavailable and not gone:
-            gone.append(outcome.error or "LLM became unavailable")
-            if settings.fail_fast:
-                raise RuntimeError(f"{spec.name}: {gone[0]} (var llm_fail_fast = true)")
-        return not gone
+    def record(results: list[tuple[StageRequest, Outcome, Host]]) -> None:
+        for request, outcome, host in results:
+            request.result = outcome
+            stats.count_call(outcome, host.url)
+            if outcome.status != "ok":
+                logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
+            progress.advance()
+        _store(spec, [request for request, _, _ in results], settings, route.info, cache)
 
     try:
-        never_sent = run_bounded(
-            pending, _asker(spec, settings, client, info), settings.concurrency, record, spec.stage
-        )
+        ask = _asker(spec, settings, route.info)
+        unanswered, failure = dispatch(pending, pool, route.hosts, ask, record, spec.stage)
     finally:
         progress.close()
-    for request in never_sent:
-        request.result = Outcome("llm_unavailable", error=gone[0])
-    if gone:
-        logger.warning("%s: LLM became unavailable during the run: %s", spec.name, gone[0])
+    if not unanswered:
+        return
+    failure = failure or "no healthy Ollama host left"
+    reason = failure if len(route.hosts) == 1 else f"every Ollama host of {route.info.name} failed, the last: {failure}"
+    if settings.fail_fast:
+        raise RuntimeError(f"{spec.name}: {reason} (var llm_fail_fast = true)")
+    for request in unanswered:
+        request.result = Outcome("llm_unavailable", error=reason)
+    logger.warning("%s: LLM became unavailable during the run: %s", spec.name, reason)
 
 
-def _asker(spec: StageSpec, settings: LlmSettings, client: Any, info: ModelInfo) -> Callable[[StageRequest], Outcome]:
-    """The function a worker thread runs for one request."""
+def _asker(spec: StageSpec, settings: LlmSettings, info: ModelInfo) -> Callable[[StageRequest, Host, bool], Outcome]:
+    """The function a worker thread runs for one request on one host.
+
+    Connection retries with backoff only on the last healthy host: with another host to go to, a
+    failed host hands its request over at once.
+    """
     options = settings.ollama_options(spec.stage)
 
-    def ask(request: StageRequest) -> Outcome:
+    def ask(request: StageRequest, host: Host, alone: bool) -> Outcome:
         return ask_structured(
-            client,
+            host.client,
             model=info.name,
             messages=request.messages,
             response_model=spec.response_model,
             schema=json_schema(spec.response_model, request.validation),
             options=options,
             max_retries=settings.max_retries,
-            connection_retries=settings.connection_retries,
+            connection_retries=settings.connection_retries if alone else 0,
             backoff_seconds=settings.backoff_seconds,
             validation_context=request.validation,
         )
 
     return ask
-
-
-def run_bounded(
-    requests: Sequence[StageRequest],
-    ask: Callable[[StageRequest], Outcome],
-    concurrency: int,
-    on_result: Callable[[StageRequest, Outcome], bool],
-    thread_prefix: str,
-) -> list[StageRequest]:
-    """Run ``ask`` over ``requests`` in order, at most ``concurrency`` at once.
-
-    ``on_result`` runs on the calling thread as each request finishes; when it returns False no
-    further request is sent (those in flight still finish). Returns the requests never sent.
-    """
-    queue = deque(requests)
-    sending = True
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=thread_prefix) as pool:
-        running: dict[Future[Outcome], StageRequest] = {}
-        while running or (sending and queue):
-            while sending and queue and len(running) < concurrency:
-                request = queue.popleft()
-                running[pool.submit(ask, request)] = request
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                sending = on_result(running.pop(future), future.result()) and sending
-    return list(queue)
 
 
 def _row(spec: StageSpec, request: StageRequest, model: str, digest: str | None, blind: bool) -> dict[str, Any]:

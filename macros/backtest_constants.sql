@@ -17,3 +17,13 @@ cast({{ var('risk_free_rate') / var('trading_days_per_year') }} as double)
 {% macro portfolio_ticker() -%}
 'PORTFOLIO'
 {%- endmacro %}
+
+{#- The strategy name of an LLM model's signals, whose portfolio the risk stage sizes: 'llm:<model>'. -#}
+{% macro llm_strategy(model) -%}
+'llm:' || {{ model }}
+{%- endmacro %}
+
+{#- The same signals with a portfolio that ignores the risk stage: 'llm:<model>:no_risk'. -#}
+{% macro llm_unsized_strategy(model) -%}
+'llm:' || {{ model }} || ':no_risk'
+{%- endmacro %}

@@ -3,7 +3,8 @@
 1. ``python_ingest`` loads prices into raw.prices (defaults from dbt_project.yml vars), then, with
    ``--signals F --signals-name N``, ``python_ingest.signals`` loads F as strategy ``external:N``
    (a refused file stops here, before anything is built);
-2. an Ollama server is found at $OLLAMA_HOST, or the embedded one is started on loopback;
+2. an Ollama server is found at the LLM host ($OLLAMA_HOST by default), or the embedded one is
+   started on loopback (with several hosts, var llm_hosts / $OLLAMA_HOSTS, they are used as they are);
 3. ``dbt build`` runs every model, test and snapshot with the flags passed on as --vars;
 4. the embedded server (if we started it) is stopped and the report summary is printed.
 
@@ -20,10 +21,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from embedded_ollama.launcher import EmbeddedOllamaError, ensure_ollama
+from embedded_ollama.launcher import EmbeddedHandle, EmbeddedOllamaError, ensure_ollama
+from llm_client.settings import model_names
 from python_ingest import cli as ingest_cli
 from python_ingest.signals import cli as signals_cli
 from report import cli as report_cli
+from warehouse_core.ollama_host import HostSetting, resolve_hosts
 from warehouse_core.project import PROJECT_DIR, project_vars
 
 log = logging.getLogger("pipeline")
@@ -41,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     llm = parser.add_mutually_exclusive_group()
     llm.add_argument("--enable-llm", dest="enable_llm", action="store_true", default=None, help="run the LLM stages")
     llm.add_argument("--no-llm", dest="enable_llm", action="store_false", help="skip the LLM stages")
-    parser.add_argument("--llm-model", help="Ollama model name (default: vars.llm_model, the embedded model)")
+    parser.add_argument(
+        "--llm-model",
+        help="Ollama model name, or several comma-separated, asked side by side (var llm_models; default: the embedded model)",
+    )
+    parser.add_argument(
+        "--llm-hosts",
+        help="Ollama hosts, comma-separated, each host or host=N for N requests at once (var llm_hosts; default: $OLLAMA_HOSTS, then $OLLAMA_HOST)",
+    )
     parser.add_argument("--llm-fail-fast", action="store_true", default=None, help="stop when the LLM is unavailable")
     parser.add_argument("--use-cv", action="store_true", default=None, help="walk-forward folds in mart_dataset_splits")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model (the LLM cache is kept)")
@@ -67,8 +77,7 @@ def positive_amount(text: str) -> float:
     return value
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = build_parser()
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if (args.signals is None) != (args.signals_name is None):
         parser.error("--signals and --signals-name go together: e.g. --signals my.csv --signals-name mine")
@@ -80,9 +89,14 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
     chosen: dict[str, object] = {}
     if args.tickers:
         chosen["tickers"] = [t.strip().upper() for t in args.tickers.split(",") if t.strip()]
-    for name in ("start", "end", "llm_model"):
+    for name in ("start", "end"):
         if getattr(args, name):
             chosen[name] = getattr(args, name)
+    if args.llm_model:
+        chosen["llm_models"] = model_names(args.llm_model)
+        chosen["llm_model"] = None  # the alias must not override the list given here
+    if args.llm_hosts:
+        chosen["llm_hosts"] = [entry.strip() for entry in args.llm_hosts.split(",") if entry.strip()]
     for name in ("enable_llm", "llm_fail_fast", "use_cv"):
         if getattr(args, name) is not None:
             chosen[name] = getattr(args, name)
@@ -119,14 +133,36 @@ def run_dbt(arguments: list[str]) -> int:
     return subprocess.run(command, cwd=PROJECT_DIR).returncode
 
 
+def ensure_llm_host(hosts: list[HostSetting]) -> EmbeddedHandle | None:
+    """With one LLM host: use the Ollama answering there, or start the embedded one (its handle is returned).
+
+    Several hosts are the user's own servers: they are used as they are (a host that does not
+    answer gets no requests; see the LLM stages' log).
+    """
+    if len(hosts) > 1:
+        log.info("LLM hosts: %s", ", ".join(host.url for host in hosts))
+        return None
+    try:
+        return ensure_ollama(hosts[0].url)
+    except EmbeddedOllamaError as exc:
+        # the LLM models record status 'llm_unavailable' (or stop, with llm_fail_fast)
+        log.warning("warning: %s", str(exc).splitlines()[0])
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    try:
+        chosen = dbt_vars(args)
+        hosts = resolve_hosts(chosen.get("llm_hosts", project_vars()["llm_hosts"]), project_vars()["llm_host"])
+    except ValueError as exc:
+        parser.error(str(exc))  # one line, exit 2, nothing run
     rc = ingest_cli.main(ingest_args(args))  # configures logging
     if rc != 0:
         log.error("error: ingest failed (exit %d); fix the input above and re-run, nothing was built", rc)
         return rc
 
-    chosen = dbt_vars(args)
     if args.capital is not None and args.capital < project_vars()["min_capital"]:
         log.warning(
             "warning: --capital %s is below min_capital %s: passes_capital (so is_valid) is false for every backtest",
@@ -139,13 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("error: the signals file was not loaded (exit %d); fix it and re-run, nothing was built", rc)
             return rc
     enable_llm = chosen.get("enable_llm", project_vars()["enable_llm"])
-    handle = None
-    if enable_llm:
-        try:
-            handle = ensure_ollama()
-        except EmbeddedOllamaError as exc:
-            # the LLM models record status 'llm_unavailable' (or stop, with llm_fail_fast)
-            log.warning("warning: %s", str(exc).splitlines()[0])
+    handle = ensure_llm_host(hosts) if enable_llm else None
     try:
         build = ["build", *(["--full-refresh"] if args.full_refresh else [])]
         if chosen:

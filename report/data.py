@@ -164,8 +164,18 @@ def load_daily(con: duckdb.DuckDBPyConnection, strategy: str, ticker: str) -> li
     rows = fetch(
         con,
         """
-        select date, equity, buy_hold_equity, drawdown, buy_hold_drawdown, exposure, adj_close
-        from fct_backtest_daily where strategy = ? and ticker = ? order by date
+        select
+            daily.date, daily.equity, daily.buy_hold_equity, daily.drawdown,
+            -- same definition as drawdown (the running maximum includes the initial capital);
+            -- fct_backtest_daily does not store it, so only the series drawn pays for the window
+            daily.buy_hold_equity / greatest(
+                max(daily.buy_hold_equity) over (order by daily.date rows between unbounded preceding and current row),
+                summary.initial_capital
+            ) - 1 as buy_hold_drawdown,
+            daily.exposure, daily.adj_close
+        from fct_backtest_daily as daily
+        join mart_backtest_summary as summary using (strategy, ticker)
+        where daily.strategy = ? and daily.ticker = ? order by daily.date
         """,
         [strategy, ticker],
     )

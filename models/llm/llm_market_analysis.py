@@ -1,4 +1,4 @@
-"""Stage 1: a market analysis per (ticker, decision date) from int_llm_context, by the Ollama model in var llm_model."""
+"""Stage 1: a market analysis per (model, ticker, decision date) from int_llm_context, by each Ollama model in var llm_models."""
 
 
 def model(dbt, session):

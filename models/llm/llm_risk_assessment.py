@@ -1,4 +1,4 @@
-"""Stage 3: a risk assessment per decision date over the signalled portfolio (position size capped by var)."""
+"""Stage 3: a risk assessment per (model, decision date) over that model's signalled portfolio (position size capped by var)."""
 
 
 def model(dbt, session):

@@ -1,4 +1,4 @@
-"""Stage 2: an advisory BUY/SELL/HOLD signal per (ticker, decision date), given the stage-1 analysis."""
+"""Stage 2: an advisory BUY/SELL/HOLD signal per (model, ticker, decision date), given the same model's stage-1 analysis."""
 
 
 def model(dbt, session):

@@ -74,7 +74,7 @@ def build_fixture_warehouse(warehouse_dir: Path, select: str, **overrides: objec
         )
     finally:
         con.close()
-    run_dbt(["build", "--select", "int_signals_llm+", *dbt_vars], warehouse_dir)
+    run_dbt(["build", "--select", "int_signals_llm+", "int_llm_output_health", *dbt_vars], warehouse_dir)
 
 
 METRICS = [
@@ -122,7 +122,8 @@ def reference_rows(settings: Settings = SETTINGS) -> dict[tuple[str, str], dict[
     dates = business_days(date(2020, 1, 6), len(prices["FLAT"]))
     benchmark = dict(zip(dates[1:], simple_returns(prices[BENCHMARK]), strict=False))
     expected = {}
-    for strategy in ("buy_and_hold", "sma_crossover", FIXTURE_STRATEGY):
+    # the un-sized twin holds the same signals; with no risk assessment both portfolios are the same
+    for strategy in ("buy_and_hold", "sma_crossover", FIXTURE_STRATEGY, f"{FIXTURE_STRATEGY}:no_risk"):
         per_ticker = {}
         for ticker in TICKERS:
             if strategy == "buy_and_hold":
@@ -244,8 +245,13 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
             assert row["outcome"] == ("hit" if abs(fwd) <= 0.02 else "miss")
         assert row["is_hit"] == (row["outcome"] == "hit")
         assert row["ready_for_paper_trading"] == (
-            row["is_hit"] and row["confidence"] >= 0.5 and row["strategy_is_valid"]
+            row["is_hit"]
+            and row["confidence"] >= 0.5
+            and row["strategy_is_valid"]
+            and row["strategy_verdict"] == "edge"
         )
+    # a confident hit of a valid backtest is still not ready while its strategy shows no edge
+    assert any(r["is_hit"] and r["strategy_is_valid"] and r["strategy_verdict"] != "edge" for r in rows)
     flat = [r for r in rows if r["ticker"] == "FLAT"]
     assert [r["outcome"] for r in flat] == ["miss"]  # a BUY followed by a flat price was not right
     rise = [r for r in rows if r["ticker"] == "RISE" and r["strategy"] == "buy_and_hold"]
@@ -283,4 +289,4 @@ def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory:
     shorts = query(
         warehouse_dir, "select strategy, count(*) as n from fct_backtest_daily where exposure < 0 group by strategy"
     )
-    assert {r["strategy"] for r in shorts} == {"sma_crossover", FIXTURE_STRATEGY}
+    assert {r["strategy"] for r in shorts} == {"sma_crossover", FIXTURE_STRATEGY, f"{FIXTURE_STRATEGY}:no_risk"}

@@ -33,6 +33,7 @@ CONTRACT_RELATIONS = {
     "main.fct_backtest_daily",
     "main.mart_backtest_summary",
     "main.mart_signal_tracking",
+    "main.mart_strategy_scorecard",
 }
 
 
@@ -136,7 +137,11 @@ def test_a_table_that_is_not_built_is_reported_and_fails_unless_allowed(built_wa
     assert "table main.mart_signal_tracking is not in the warehouse" in result.stdout
     result = run_cli(["expectations", "--suites", "signals", "--no-docs", "--allow-missing"], broken, check=False)
     assert result.returncode == 0, result.stdout
-    assert _status_by_suite(result.stdout) == {"signal_tracking": "SKIPPED", "signals": "PASS"}
+    assert _status_by_suite(result.stdout) == {
+        "signal_tracking": "SKIPPED",
+        "signals": "PASS",
+        "strategy_scorecard": "PASS",
+    }
 
 
 def test_a_warehouse_being_written_gives_a_one_line_error(built_warehouse: Path, tmp_path: Path) -> None:
@@ -163,3 +168,38 @@ def test_a_warehouse_being_written_gives_a_one_line_error(built_warehouse: Path,
     assert result.returncode == 2
     assert f"warehouse {copy / 'warehouse.duckdb'} is locked by" in result.stderr
     assert f"(PID {writer.pid})" in result.stderr
+
+
+def _scorecard_failures(built_warehouse: Path, target: Path, *statements: str) -> list[str]:
+    broken = _broken_copy(built_warehouse, target, *statements)
+    result = run_cli(["expectations", "--suites", "strategy_scorecard", "--no-docs"], broken, check=False)
+    assert result.returncode == 1, result.stdout
+    return [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+
+
+def test_the_scorecard_suite_catches_a_broken_scorecard(built_warehouse: Path, tmp_path: Path) -> None:
+    """A duplicated strategy, a p-value or hit rate above 1 and a verdict outside its set fail the suite; so do
+    verdicts that contradict their thresholds in dbt vars: an 'edge' whose tests did not pass, and a
+    judged strategy with fewer decided signals than scorecard_min_signals."""
+    malformed = _scorecard_failures(
+        built_warehouse,
+        tmp_path / "malformed",
+        "insert into main.mart_strategy_scorecard select * from main.mart_strategy_scorecard where strategy = 'buy_and_hold'",
+        "update main.mart_strategy_scorecard set spa_p_value = 1.5, hit_rate = 1.2 where strategy = 'sma_crossover'",
+        "update main.mart_strategy_scorecard set verdict = 'maybe' where strategy like 'llm:%'",
+    )
+    contradicting = _scorecard_failures(
+        built_warehouse,
+        tmp_path / "contradicting",
+        "update main.mart_strategy_scorecard set verdict = 'edge' where strategy = 'sma_crossover'",
+        "update main.mart_strategy_scorecard set verdict = 'no_edge' where strategy = 'buy_and_hold'",
+    )
+    for failures, expected in [
+        (malformed, "expect_column_values_to_be_unique [strategy]"),
+        (malformed, "[spa_p_value] expected {'min_value': 0.0, 'max_value': 1.0}"),
+        (malformed, "expect_column_values_to_be_in_set [verdict]"),
+        (malformed, "[hit_rate] expected {'min_value': 0.0, 'max_value': 1.0}"),
+        (contradicting, "[hit_rate_p_value] expected {'max_value': 0.05, 'strict_max': True}; where verdict == 'edge'"),
+        (contradicting, "[signals] expected {'min_value': 30.0}; where verdict != 'insufficient_data'"),
+    ]:
+        assert any(expected in line for line in failures), f"{expected} not among:\n" + "\n".join(failures)

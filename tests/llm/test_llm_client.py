@@ -19,7 +19,14 @@ import pytest
 from pydantic import ValidationError
 
 from llm_client.cache import ResponseCache, cache_key
-from llm_client.client import LlmUnavailableError, Outcome, ask_structured, normalize_model_name, probe_model
+from llm_client.client import (
+    LlmUnavailableError,
+    Outcome,
+    ask_structured,
+    install_hint,
+    normalize_model_name,
+    probe_model,
+)
 from llm_client.prompts import analysis_messages, prompt_hash, risk_messages, signal_messages
 from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal, json_schema
@@ -60,7 +67,8 @@ def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
     values: dict[str, Any] = {
         "enable_llm": True,
         "fail_fast": False,
-        "model": "fake:1b",
+        "models": ["fake:1b"],
+        "model": None,
         "blind": False,
         "concurrency": 2,
         "timeouts": {"analysis": 5, "signal": 5, "risk": 5},
@@ -75,6 +83,8 @@ def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
         "use_cache": True,
         "cache_path": str(tmp_path / "cache.duckdb"),
         "host": "http://fake",
+        "hosts": None,
+        "host_down_seconds": 60,
     }
     values.update(overrides)
     return LlmSettings.from_config(values)
@@ -101,6 +111,9 @@ class FakeClient:
 
     def list(self) -> SimpleNamespace:
         return SimpleNamespace(models=[SimpleNamespace(model=m, digest="d" * 64) for m in self.models])
+
+    def show(self, model: str) -> Any:
+        raise ollama.ResponseError(f"model '{model}' not found", status_code=404)
 
     def chat(self, **kwargs: Any) -> Any:
         self.requests.append(kwargs)
@@ -208,7 +221,7 @@ def test_runner_keeps_going_after_a_refusal_and_never_caches_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     picky = PickyClient(refuse="MSFT")
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: picky)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: picky)
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [
         StageRequest(keys={"ticker": t}, messages=analysis_messages({**CONTEXT, "ticker": t}, False))
@@ -274,7 +287,7 @@ def test_cache_round_trip_and_key(tmp_path: Path) -> None:
 
 def test_runner_caches_and_never_defaults_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeClient([json.dumps(GOOD_ANALYSIS)])
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: fake)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: fake)
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
     first = run_stage(spec, requests, settings(tmp_path))
@@ -283,7 +296,7 @@ def test_runner_caches_and_never_defaults_failures(tmp_path: Path, monkeypatch: 
     assert first == second and first[0]["status"] == "ok" and first[0]["trend"] == "up"
 
     broken = FakeClient(["not json"])
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: broken)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: broken)
     rows = run_stage(spec, requests, settings(tmp_path, use_cache=False))
     assert rows[0]["status"] == "invalid_output" and rows[0]["trend"] is None
     assert rows[0]["raw_response"] == "not json" and rows[0]["attempts"] == 3
@@ -291,7 +304,7 @@ def test_runner_caches_and_never_defaults_failures(tmp_path: Path, monkeypatch: 
 
 def test_runner_marks_every_row_unavailable_or_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     missing = FakeClient([], models=["other:7b"])
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: missing)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: missing)
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [StageRequest(keys={"i": i}, messages=analysis_messages(CONTEXT, False)) for i in range(3)]
     rows = run_stage(spec, requests, settings(tmp_path))
@@ -313,7 +326,7 @@ def test_default_model_is_the_embedded_one_and_listed_in_the_seed() -> None:
 
     root = Path(__file__).resolve().parents[2]
     project_vars = yaml.safe_load((root / "dbt_project.yml").read_text())["vars"]
-    assert project_vars["llm_model"] == EMBEDDED_MODEL_NAME
+    assert project_vars["llm_models"] == [EMBEDDED_MODEL_NAME] and project_vars["llm_model"] is None
     seed = list(csv.DictReader((root / "seeds" / "llm_models.csv").open()))
     by_name = {row["model"]: row for row in seed}
     assert by_name[EMBEDDED_MODEL_NAME]["priority"] == "0"
@@ -350,7 +363,7 @@ def test_runner_keeps_input_order_and_stops_asking_when_the_server_goes_away(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dying = DyingClient(answers=3)
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: dying)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: dying)
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [
         StageRequest(keys={"i": i}, messages=analysis_messages({**CONTEXT, "close": i}, False)) for i in range(8)
@@ -372,7 +385,7 @@ def test_a_truncated_cache_is_moved_aside_and_the_stage_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = FakeClient([json.dumps(GOOD_ANALYSIS)])
-    monkeypatch.setattr("llm_client.runner.make_client", lambda host, timeout: fake)
+    monkeypatch.setattr("llm_client.routing.make_client", lambda host, timeout: fake)
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
     first = run_stage(spec, requests, settings(tmp_path))
@@ -399,7 +412,7 @@ def test_runner_talks_to_the_host_warehouse_core_resolves(tmp_path: Path, monkey
         hosts.append(host)
         return FakeClient([], models=["other:7b"])
 
-    monkeypatch.setattr("llm_client.runner.make_client", client_for)
+    monkeypatch.setattr("llm_client.routing.make_client", client_for)
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.3:1234")
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
     requests = [StageRequest(keys={"ticker": "AAPL"}, messages=analysis_messages(CONTEXT, False))]
@@ -410,9 +423,13 @@ def test_runner_talks_to_the_host_warehouse_core_resolves(tmp_path: Path, monkey
 
 
 def test_a_cache_that_fails_only_when_read_is_replaced_mid_run(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Damage that DuckDB only notices on a lookup (a bad block checksum) is handled like a damaged open."""
+    """Damage that DuckDB only notices on a lookup (a bad block checksum) is handled like a damaged open.
+
+    The child-process check at open would see this damage (a full read); it is switched off here to
+    stand for damage that appears after the check, while the stage runs."""
+    monkeypatch.setattr("llm_client.cache.check_in_child", lambda path: None)
     path = tmp_path / "cache.duckdb"
     about = {"stage": "analysis", "model": "m", "model_digest": "d", "prompt_hash": "h", "schema_version": "1"}
     answer = Outcome("ok", answer=GOOD_ANALYSIS, attempts=1, latency_ms=5, prompt_tokens=1, completion_tokens=1)
@@ -434,3 +451,25 @@ def test_a_cache_that_fails_only_when_read_is_replaced_mid_run(
     assert len(warnings) == 1 and "Corrupt database file" in warnings[0], warnings
     moved = Path(re.search(r"moved it to (\S+);", warnings[0]).group(1))
     assert moved.is_file() and moved.name.startswith("cache.duckdb.damaged-")
+
+
+def test_the_install_hint_is_only_a_hint() -> None:
+    class Shows(FakeClient):
+        def __init__(self, outcome: Exception | None) -> None:
+            super().__init__([])
+            self.outcome = outcome
+
+        def show(self, model: str) -> Any:
+            if self.outcome is not None:
+                raise self.outcome
+            return SimpleNamespace()
+
+    embedded = ollama.ResponseError('model "q:1b" is not installed; install it with `bin/setup --model q:1b`', 404)
+    assert (
+        install_hint(Shows(embedded), "q:1b")
+        == 'model "q:1b" is not installed; install it with `bin/setup --model q:1b`'
+    )
+    assert install_hint(Shows(ollama.ResponseError("model 'q:1b' not found", 404)), "q:1b") is None
+    assert install_hint(Shows(ValueError("a reply that is not Ollama's")), "q:1b") is None
+    assert install_hint(Shows(httpx.ConnectError("refused")), "q:1b") is None
+    assert install_hint(Shows(None), "q:1b") is None

@@ -16,7 +16,9 @@ PRODUCT_PACKAGES = (
     "embedded_ollama",
     "report",
     "expectations",
+    "signal_stats",
     "models/llm",
+    "models/marts",
 )
 
 

@@ -1,7 +1,7 @@
 -- Holding periods: one row per (strategy, backtest ticker, run of trading days over which one
 -- decision's position is held). The position changes only when an actionable signal takes
--- effect, so the backtest's signal logic works on these few rows; int_backtest_positions expands
--- them to days.
+-- effect, so the backtest's signal logic works on these few rows; int_backtest_period_returns
+-- values them and int_backtest_ticker_daily expands them to days.
 -- No look-ahead: a signal dated t (made with data up to the close of t) takes effect on the
 -- ticker's first trading day after t. Actionable = BUY or SELL with confidence >=
 -- confidence_threshold; HOLD and low-confidence signals are ignored, so they keep the position.

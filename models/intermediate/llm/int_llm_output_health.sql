@@ -1,0 +1,55 @@
+-- Per LLM model: how its signal stage (llm_signal_generation, whose 'ok' rows become the strategy
+-- llm:<model>) behaved. One row per model, read by mart_strategy_scorecard for every strategy
+-- whose signals that model made, and for the model's own strategy even when it never answered.
+with
+
+signal_rows as (
+    select model, status, attempts, latency_ms, completion_tokens
+    from {{ ref('llm_signal_generation') }}
+),
+
+answered as (
+    -- rows the model replied to: their latency measures a complete answer
+    select model, latency_ms, completion_tokens
+    from signal_rows
+    where status in ('ok', 'invalid_output')
+),
+
+throughput as (
+    select
+        model,
+        sum(completion_tokens) / nullif(sum(latency_ms) / 1000.0, 0) as completion_tokens_per_second
+    from answered
+    group by model
+),
+
+status_counts as (
+    select
+        model,
+        count(*)                                           as decisions,
+        count(*) filter (where status = 'ok')              as ok_count,
+        count(*) filter (where status = 'invalid_output')  as invalid_output_count,
+        count(*) filter (where status = 'timeout')         as timeout_count,
+        count(*) filter (where status = 'llm_unavailable') as llm_unavailable_count,
+        percentile_cont(0.5) within group (order by latency_ms) filter (where attempts > 0)
+                                                                               as latency_p50_ms,
+        percentile_cont(0.95) within group (order by latency_ms) filter (where attempts > 0)
+                                                                               as latency_p95_ms
+    from signal_rows
+    group by model
+)
+
+select
+    status_counts.model,
+    {{ llm_strategy('status_counts.model') }} as strategy,
+    status_counts.decisions,
+    status_counts.ok_count,
+    status_counts.invalid_output_count,
+    status_counts.timeout_count,
+    status_counts.llm_unavailable_count,
+    status_counts.latency_p50_ms,
+    status_counts.latency_p95_ms,
+    throughput.completion_tokens_per_second
+from status_counts
+left join throughput
+    on status_counts.model = throughput.model

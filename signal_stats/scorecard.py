@@ -1,0 +1,231 @@
+"""One row per strategy: the signal statistics (SQL), the LLM's output health (SQL), the backtest
+summary, and the statistics that need Python (p-values, PSR / DSR, bootstrap interval, SPA), then
+the verdict. Pure pandas in and out, so any engine that can hand over these four frames can run it.
+
+Inputs (one row per strategy unless said otherwise):
+
+* ``signal_stats``: int_strategy_signal_stats (strategy, model, signals, hits, base rates, move
+  and action counts, brier_score, action mix, mean_confidence, pending_signals);
+* ``health``: int_llm_output_health, one row per LLM model with the strategy its signals form;
+* ``summary``: the PORTFOLIO rows of mart_backtest_summary (strategy, trading_days, sharpe_ratio,
+  alpha_vs_buy_hold);
+* ``daily``: the PORTFOLIO rows of fct_backtest_daily (strategy, date, strategy_return, buy_hold_return).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from signal_stats.bootstrap import alpha_interval
+from signal_stats.hit_rate import binomial_p_value, matched_p_value
+from signal_stats.settings import ScorecardSettings
+from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
+from signal_stats.spa import family_differentials, spa_p_value
+from signal_stats.verdict import verdict
+
+# Output columns in order, with their pandas dtypes (nullable: a missing figure is NULL, never NaN).
+COLUMNS: dict[str, str] = {
+    "strategy": "string",
+    "model": "string",
+    "verdict": "string",
+    "verdict_reason": "string",
+    "signals_from": "string",
+    "signals": "Int64",
+    "hits": "Int64",
+    "hit_rate": "Float64",
+    "base_hit_rate": "Float64",
+    "hit_rate_p_value": "Float64",
+    "matched_base_hit_rate": "Float64",
+    "matched_hit_rate_p_value": "Float64",
+    "brier_score": "Float64",
+    "pending_signals": "Int64",
+    "buy_share": "Float64",
+    "sell_share": "Float64",
+    "hold_share": "Float64",
+    "mean_confidence": "Float64",
+    "trading_days": "Int64",
+    "sharpe_ratio": "Float64",
+    "daily_sharpe_ratio": "Float64",
+    "probabilistic_sharpe": "Float64",
+    "deflated_sharpe": "Float64",
+    "deflated_sharpe_benchmark": "Float64",
+    "alpha": "Float64",
+    "alpha_ci_low": "Float64",
+    "alpha_ci_high": "Float64",
+    "spa_p_value": "Float64",
+    "spa_family_p_value": "Float64",
+    "spa_family_days": "Int64",
+    "decisions": "Int64",
+    "ok_count": "Int64",
+    "invalid_output_count": "Int64",
+    "timeout_count": "Int64",
+    "llm_unavailable_count": "Int64",
+    "latency_p50_ms": "Float64",
+    "latency_p95_ms": "Float64",
+    "completion_tokens_per_second": "Float64",
+}
+SIGNAL_COLUMNS = [
+    "model",
+    "signals",
+    "hits",
+    "hit_rate",
+    "base_hit_rate",
+    "matched_base_hit_rate",
+    "up_moves",
+    "down_moves",
+    "flat_moves",
+    "decided_buys",
+    "decided_sells",
+    "decided_holds",
+    "brier_score",
+    "pending_signals",
+    "buy_share",
+    "sell_share",
+    "hold_share",
+    "mean_confidence",
+]
+HEALTH_COLUMNS = [
+    "decisions",
+    "ok_count",
+    "invalid_output_count",
+    "timeout_count",
+    "llm_unavailable_count",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "completion_tokens_per_second",
+]
+
+
+def signals_source(strategy: str, with_signals: set[str]) -> str | None:
+    """The strategy whose signals a strategy trades: itself when it has signals of its own, else the
+    longest prefix before a ':' that has (the risk stage's twin ``llm:<model>:no_risk`` trades the
+    signals of ``llm:<model>``); None when there is none."""
+    candidate = strategy
+    while candidate:
+        if candidate in with_signals:
+            return candidate
+        candidate = candidate.rpartition(":")[0]
+    return None
+
+
+def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.DataFrame) -> pd.DataFrame:
+    """One row per strategy of the signals, the backtest or the LLM health (a model that never gave a
+    valid answer has no signals, but its strategy still gets a row), with its signal statistics."""
+    strategies = sorted(set(signal_stats["strategy"]) | set(summary["strategy"]) | set(health["strategy"]))
+    known = set(signal_stats["strategy"])
+    frame = pd.DataFrame(
+        {"strategy": strategies, "signals_from": [signals_source(s, known) for s in strategies]}, dtype="object"
+    )
+    stats = signal_stats.rename(columns={"strategy": "signals_from"})[["signals_from", *SIGNAL_COLUMNS]]
+    frame = frame.merge(stats, on="signals_from", how="left")
+    model_of_strategy = health.set_index("strategy")["model"]
+    frame["model"] = frame["model"].fillna(frame["strategy"].map(model_of_strategy))
+    frame["signals"] = frame["signals"].fillna(0).astype(int)
+    frame["hits"] = frame["hits"].fillna(0).astype(int)
+    portfolio = summary[["strategy", "trading_days", "sharpe_ratio", "alpha_vs_buy_hold"]]
+    return frame.merge(portfolio.rename(columns={"alpha_vs_buy_hold": "alpha"}), on="strategy", how="left")
+
+
+def _none_if_nan(value: object) -> object:
+    return None if value is None or pd.isna(value) else value
+
+
+def hit_rate_tests(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add hit_rate_p_value (vs always-BUY's base rate) and matched_hit_rate_p_value (vs the base rate
+    of random actions in the strategy's own mix)."""
+    plain, matched = [], []
+    for row in frame.itertuples(index=False):
+        plain.append(binomial_p_value(row.hits, row.signals, _none_if_nan(row.base_hit_rate)))
+        if row.signals == 0:
+            matched.append(None)
+            continue
+        counts = [int(row.decided_buys), int(row.decided_sells), int(row.decided_holds)]
+        rates = [row.up_moves / row.signals, row.down_moves / row.signals, row.flat_moves / row.signals]
+        matched.append(matched_p_value(row.hits, counts, rates))
+    return frame.assign(hit_rate_p_value=plain, matched_hit_rate_p_value=matched)
+
+
+def _return_statistics(days: pd.DataFrame, settings: ScorecardSettings) -> dict[str, object]:
+    """Sharpe moments of one strategy's daily excess returns, and (with at least min_trading_days
+    days) the alpha interval and the SPA p-value."""
+    returns = days["strategy_return"].to_numpy(dtype=float)
+    buy_hold = days["buy_hold_return"].to_numpy(dtype=float)
+    moments = sharpe_moments(returns - settings.daily_risk_free_rate)
+    found: dict[str, object] = {
+        "moments": moments,
+        "daily_sharpe_ratio": None if moments is None else moments.sharpe,
+        "probabilistic_sharpe": probabilistic_sharpe(moments, 0.0),
+    }
+    if len(days) >= settings.min_trading_days:
+        bootstrap = {
+            "block_size": settings.bootstrap_block_size,
+            "reps": settings.bootstrap_reps,
+            "seed": settings.seed,
+        }
+        found["alpha_ci_low"], found["alpha_ci_high"] = alpha_interval(
+            returns, buy_hold, periods=settings.trading_days_per_year, level=settings.alpha_ci_level, **bootstrap
+        )
+        found["spa_p_value"] = spa_p_value(returns - buy_hold, **bootstrap)
+    return found
+
+
+def return_tests(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSettings) -> pd.DataFrame:
+    """Add the per-strategy return statistics, then the DSR against the best of the scorecard's trials:
+    the strategies with a backtest portfolio (one without returns was never a trial of a Sharpe ratio)."""
+    by_strategy = {name: days.sort_values("date") for name, days in daily.groupby("strategy", sort=True)}
+    found = [
+        _return_statistics(by_strategy[s], settings) if s in by_strategy else {"moments": None}
+        for s in frame["strategy"]
+    ]
+    computed = ["daily_sharpe_ratio", "probabilistic_sharpe", "alpha_ci_low", "alpha_ci_high", "spa_p_value"]
+    stats = pd.DataFrame(found, index=frame.index, columns=["moments", *computed])
+    frame[computed] = stats[computed]
+    trials = int(frame["trading_days"].notna().sum())  # every backtested strategy is a trial
+    benchmark = deflated_sharpe_benchmark(list(stats["daily_sharpe_ratio"]), trials=trials)
+    frame["deflated_sharpe_benchmark"] = benchmark
+    frame["deflated_sharpe"] = [probabilistic_sharpe(m, benchmark) for m in stats["moments"]]
+    return frame
+
+
+def family_test(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSettings) -> pd.DataFrame:
+    """Add spa_family_p_value: one SPA over every strategy on their common dates (the snooping guard),
+    and spa_family_days; null when the common window is shorter than min_trading_days."""
+    family = family_differentials(daily, settings.min_trading_days)
+    p_value = None
+    if len(family) >= settings.min_trading_days and family.shape[1] > 0:
+        p_value = spa_p_value(
+            family.to_numpy(),
+            block_size=settings.bootstrap_block_size,
+            reps=settings.bootstrap_reps,
+            seed=settings.seed,
+        )
+    return frame.assign(spa_family_p_value=p_value, spa_family_days=len(family) if p_value is not None else None)
+
+
+def build_scorecard(
+    signal_stats: pd.DataFrame,
+    health: pd.DataFrame,
+    summary: pd.DataFrame,
+    daily: pd.DataFrame,
+    settings: ScorecardSettings,
+) -> pd.DataFrame:
+    """The scorecard: one row per strategy, columns and dtypes as ``COLUMNS``, ordered by strategy."""
+    frame = strategy_rows(signal_stats, summary, health)
+    frame = frame.merge(health[["model", *HEALTH_COLUMNS]], on="model", how="left")
+    frame = hit_rate_tests(frame)
+    frame = return_tests(frame, daily, settings)
+    frame = family_test(frame, daily, settings)
+    verdicts = [verdict(row, settings) for row in frame.to_dict("records")]
+    frame["verdict"] = [v for v, _ in verdicts]
+    frame["verdict_reason"] = [reason for _, reason in verdicts]
+    return pd.DataFrame({name: _typed(frame[name], dtype) for name, dtype in COLUMNS.items()})
+
+
+def _typed(values: pd.Series, dtype: str) -> pd.Series:
+    """The column in its nullable dtype; NaN and None become NA (NULL in the warehouse)."""
+    cleaned = values.astype("object").where(values.notna(), None)
+    if dtype == "Int64":
+        return pd.array([None if v is None else int(v) for v in cleaned], dtype="Int64")
+    if dtype == "Float64":
+        return pd.array([None if v is None else float(v) for v in cleaned], dtype="Float64")
+    return pd.array([None if v is None else str(v) for v in cleaned], dtype=dtype)

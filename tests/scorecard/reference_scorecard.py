@@ -1,0 +1,204 @@
+"""The scorecard recomputed from the public tables (mart_signal_tracking, fct_backtest_daily,
+mart_backtest_summary, llm_signal_generation) with scipy, arch and the papers' formulas, without
+signal_stats, and compared with mart_strategy_scorecard column by column."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from arch.bootstrap import SPA, StationaryBootstrap
+from reference_stats import arch_spa, hand_psr, hand_sr0
+from scipy.stats import binomtest, poisson_binom
+
+from warehouse_core.project import project_vars
+
+TOLERANCE = {"rel": 1e-9, "abs": 1e-12}
+
+
+def read_tables(warehouse_dir: Path) -> dict[str, pd.DataFrame]:
+    con = duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return {
+            "scorecard": con.sql("select * from mart_strategy_scorecard order by strategy").df(),
+            "tracking": con.sql("select * from mart_signal_tracking").df(),
+            "daily": con.sql(
+                "select * from fct_backtest_daily where ticker = 'PORTFOLIO' order by strategy, date"
+            ).df(),
+            "summary": con.sql("select * from mart_backtest_summary where ticker = 'PORTFOLIO'").df(),
+            "llm": con.sql("select * from llm_signal_generation").df(),
+        }
+    finally:
+        con.close()
+
+
+def scorecard_vars(overrides: dict | None = None) -> dict:
+    values = project_vars() | (overrides or {})
+    assert values["scorecard_bootstrap_reps"] >= 1000
+    return values
+
+
+def source_of(strategy: str, with_signals: set[str]) -> str | None:
+    while strategy and strategy not in with_signals:
+        strategy = strategy.rsplit(":", 1)[0] if ":" in strategy else ""
+    return strategy or None
+
+
+def expected_signal_columns(tracking: pd.DataFrame, source: str | None, band: float) -> dict:
+    rows = tracking[tracking["strategy"] == source]
+    decided = rows[rows["outcome"].isin(["hit", "miss"])]
+    n, hits = len(decided), int((decided["outcome"] == "hit").sum())
+    expected = {"signals": n, "hits": hits, "pending_signals": int((rows["outcome"] == "pending").sum())}
+    if len(rows):
+        for action in ["BUY", "SELL", "HOLD"]:
+            expected[f"{action.lower()}_share"] = float((rows["action"] == action).mean())
+        expected["mean_confidence"] = float(rows["confidence"].mean())
+    if n == 0:
+        return expected
+    r = decided["forward_return_horizon"].to_numpy()
+    hit_if = {"BUY": r > 0, "SELL": r < 0, "HOLD": np.abs(r) <= band}
+    probabilities = [float(hit_if[a].mean()) for a in decided["action"]]
+    hit = (decided["outcome"] == "hit").to_numpy(dtype=float)
+    return expected | {
+        "hit_rate": hits / n,
+        "base_hit_rate": float((r > 0).mean()),
+        "hit_rate_p_value": binomtest(hits, n, float((r > 0).mean()), alternative="greater").pvalue,
+        "matched_base_hit_rate": float(np.mean(probabilities)),
+        "matched_hit_rate_p_value": float(poisson_binom(probabilities).sf(hits - 1)),
+        "brier_score": float(np.mean((decided["confidence"].to_numpy() - hit) ** 2)),
+    }
+
+
+def expected_alpha_interval(r: np.ndarray, b: np.ndarray, v: dict) -> tuple[float, float]:
+    def alpha(strategy: np.ndarray, buy_hold: np.ndarray) -> float:
+        years = v["trading_days_per_year"] / len(strategy)
+        return np.prod(1 + strategy) ** years - np.prod(1 + buy_hold) ** years
+
+    bootstrap = StationaryBootstrap(v["scorecard_bootstrap_block_size"], r, b, seed=v["scorecard_seed"])
+    bounds = bootstrap.conf_int(
+        alpha, reps=v["scorecard_bootstrap_reps"], method="percentile", size=v["scorecard_alpha_ci_level"]
+    )
+    return float(bounds[0, 0]), float(bounds[1, 0])
+
+
+def expected_return_columns(days: pd.DataFrame, summary_row: pd.Series | None, v: dict) -> dict:
+    if summary_row is None:
+        return {"trading_days": None}
+    r, b = days["strategy_return"].to_numpy(), days["buy_hold_return"].to_numpy()
+    x = r - v["risk_free_rate"] / v["trading_days_per_year"]
+    expected = {
+        "trading_days": int(summary_row["trading_days"]),
+        "sharpe_ratio": summary_row["sharpe_ratio"],
+        "alpha": summary_row["alpha_vs_buy_hold"],
+    }
+    if np.ptp(x) > 0:
+        expected["daily_sharpe_ratio"] = x.mean() / x.std(ddof=1)
+        expected["probabilistic_sharpe"] = hand_psr(x)
+        assert expected["daily_sharpe_ratio"] * math.sqrt(v["trading_days_per_year"]) == pytest.approx(
+            summary_row["sharpe_ratio"], rel=1e-9
+        )
+    if len(days) >= v["min_trading_days"]:
+        expected["alpha_ci_low"], expected["alpha_ci_high"] = expected_alpha_interval(r, b, v)
+        block, reps, seed = v["scorecard_bootstrap_block_size"], v["scorecard_bootstrap_reps"], v["scorecard_seed"]
+        expected["spa_p_value"] = arch_spa(r, b, block, reps, seed) if np.ptp(r - b) > 0 else None
+    return expected
+
+
+def expected_family_p_value(daily: pd.DataFrame, v: dict) -> tuple[float | None, int | None]:
+    lengths = daily.groupby("strategy").size()
+    members = daily[daily["strategy"].isin(lengths[lengths >= v["min_trading_days"]].index)]
+    diffs = members.assign(d=members["strategy_return"] - members["buy_hold_return"])
+    wide = diffs.pivot(index="date", columns="strategy", values="d").sort_index().sort_index(axis=1).dropna()
+    wide = wide.loc[:, [np.ptp(wide[c].to_numpy()) > 0 for c in wide.columns]] if len(wide) else wide
+    if len(wide) < v["min_trading_days"] or wide.shape[1] == 0:
+        return None, None
+    block, reps, seed = v["scorecard_bootstrap_block_size"], v["scorecard_bootstrap_reps"], v["scorecard_seed"]
+    test = SPA(np.zeros(len(wide)), -wide.to_numpy(), block_size=block, reps=reps, seed=seed)
+    test.compute()
+    return float(test.pvalues["consistent"]), len(wide)
+
+
+def expected_health(llm: pd.DataFrame, model: str | None) -> dict:
+    rows = llm[llm["model"] == model] if model is not None else llm.iloc[0:0]
+    if rows.empty:
+        return {"decisions": None}
+    sent = rows.loc[rows["attempts"] > 0, "latency_ms"].dropna().to_numpy(dtype=float)
+    answered = rows[rows["status"].isin(["ok", "invalid_output"])]
+    seconds = answered["latency_ms"].sum() / 1000
+    expected = {"decisions": len(rows)} | {
+        f"{status}_count": int((rows["status"] == status).sum())
+        for status in ["ok", "invalid_output", "timeout", "llm_unavailable"]
+    }
+    expected["latency_p50_ms"], expected["latency_p95_ms"] = (
+        np.percentile(sent, [50, 95]) if len(sent) else (None, None)
+    )
+    expected["completion_tokens_per_second"] = answered["completion_tokens"].sum() / seconds if seconds > 0 else None
+    return expected
+
+
+def expected_verdict(row: dict, v: dict) -> str:
+    if row.get("trading_days") is None:
+        return "insufficient_data"
+    if row["signals"] < v["scorecard_min_signals"] or row["trading_days"] < v["min_trading_days"]:
+        return "insufficient_data"
+    alpha = v["scorecard_significance"]
+    p_values = [row.get(k) for k in ["hit_rate_p_value", "matched_hit_rate_p_value", "spa_p_value"]]
+    psr = row.get("probabilistic_sharpe")
+    passes = all(p is not None and p < alpha for p in p_values)
+    return "edge" if passes and psr is not None and psr > v["scorecard_min_probabilistic_sharpe"] else "no_edge"
+
+
+def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, dict]:
+    tracking, daily, summary = tables["tracking"], tables["daily"], tables["summary"]
+    with_signals = set(tracking["strategy"])
+    llm_models = {f"llm:{m}": m for m in tables["llm"]["model"].dropna().unique()}
+    strategies = sorted(with_signals | set(summary["strategy"]) | set(llm_models))
+    expected = {}
+    for strategy in strategies:
+        source = source_of(strategy, with_signals)
+        models = tracking.loc[tracking["strategy"] == source, "model"].dropna().unique()
+        model = models[0] if len(models) == 1 and models[0] != source else llm_models.get(strategy)
+        summary_rows = summary[summary["strategy"] == strategy]
+        row = {"strategy": strategy, "signals_from": source, "model": model}
+        row |= expected_signal_columns(tracking, source, project_vars()["hold_hit_band"])
+        row |= expected_return_columns(
+            daily[daily["strategy"] == strategy], summary_rows.iloc[0] if len(summary_rows) else None, v
+        )
+        row |= expected_health(tables["llm"], model)
+        expected[strategy] = row
+    sharpes = [r["daily_sharpe_ratio"] for r in expected.values() if r.get("daily_sharpe_ratio") is not None]
+    trials = sum(r["trading_days"] is not None for r in expected.values())
+    sr0 = hand_sr0(sharpes, trials) if len(sharpes) >= 2 and trials >= 2 else None
+    family, family_days = expected_family_p_value(daily, v)
+    for strategy, row in expected.items():
+        days = daily[daily["strategy"] == strategy]
+        x = days["strategy_return"].to_numpy() - v["risk_free_rate"] / v["trading_days_per_year"]
+        row["deflated_sharpe_benchmark"] = sr0
+        row["deflated_sharpe"] = hand_psr(x, sr0) if sr0 is not None and "daily_sharpe_ratio" in row else None
+        row["spa_family_p_value"], row["spa_family_days"] = family, family_days
+        row["verdict"] = expected_verdict(row, v)
+    return expected
+
+
+def assert_scorecard_matches(tables: dict[str, pd.DataFrame], v: dict) -> None:
+    """Every column of every row equals the independent computation; a missing key means null."""
+    expected = expected_scorecard(tables, v)
+    actual = tables["scorecard"].set_index("strategy")
+    assert list(actual.index) == list(expected), "one row per strategy of the signals and the backtest"
+    for strategy, row in expected.items():
+        for column in actual.columns:
+            if column == "verdict_reason":
+                continue
+            want, got = row.get(column), actual.loc[strategy, column]
+            where = f"{strategy}.{column}"
+            if want is None or (isinstance(want, float) and math.isnan(want)):
+                assert pd.isna(got), f"{where}: expected null, got {got}"
+            elif isinstance(want, str):
+                assert got == want, where
+            else:
+                assert not pd.isna(got), f"{where}: expected {want}, got null"
+                assert float(got) == pytest.approx(float(want), **TOLERANCE), where
