@@ -9,7 +9,7 @@ clean_prices as (
         min(date)             as first_clean_date,
         max(date)             as last_clean_date,
         count(*)              as clean_rows,
-        arg_max(source, date) as source
+        max_by(source, date) as source
     from {{ ref('int_prices_clean') }}
     group by ticker
 ),
@@ -35,7 +35,7 @@ external_signals as (
     select
         ticker,
         count(*)                                              as external_signals,
-        string_agg(distinct strategy, ', ' order by strategy) as external_strategies
+        {{ distinct_string_list('strategy', ', ') }} as external_strategies
     from loaded_signals
     group by ticker
 ),
