@@ -1,8 +1,9 @@
-"""The tables a Spark build reads but does not build: DuckDB's ``raw`` schema and the Python job's tables.
+"""The raw tables a Spark build reads: DuckDB's ``raw`` schema (written by the ingest CLIs).
 
-``export`` writes them from a DuckDB warehouse to Parquet under ``$WAREHOUSE_DIR/spark/inputs``;
-``register`` declares each file as a Spark table (``raw.<table>``, and ``<schema>.<table>`` for the
-Python job's tables) in the metastore dbt's Spark session uses, pointing at the file, not copying it.
+``export`` writes tables of a DuckDB warehouse to Parquet under ``$WAREHOUSE_DIR/spark/inputs``;
+``register`` declares each file as a Spark table (``raw.<table>``) in the metastore dbt's Spark
+session uses, pointing at the file, not copying it. spark_target.python_job uses both for the
+tables of the Python models.
 
     python -m spark_target.inputs            # both steps, from $WAREHOUSE_DIR/warehouse.duckdb
 """
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
 TARGET_SCHEMA = "main"
-# Tables dbt builds on DuckDB with Python models; on Spark a Python job writes them (README, "Scaling out").
+# The LLM stage tables, built on DuckDB by dbt Python models; on Spark by spark_target.python_job.
 PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
 
 
@@ -31,8 +32,11 @@ def inputs_dir() -> Path:
     return warehouse_dir() / "spark" / "inputs"
 
 
-def export(duckdb_file: Path, out_dir: Path, python_job_tables: tuple[str, ...] = PYTHON_JOB_TABLES) -> dict[str, Path]:
-    """Write every raw table and the given Python-job tables to ``out_dir/<schema>/<table>.parquet``."""
+def export(
+    duckdb_file: Path, out_dir: Path, python_job_tables: tuple[str, ...] = (), include_raw: bool = True
+) -> dict[str, Path]:
+    """Write every raw table (unless not include_raw) and the given tables of the target schema to
+    ``out_dir/<schema>/<table>.parquet``; returns {schema.table: file}."""
     con = connect(duckdb_file, read_only=True)
     try:
         raw_tables = [
@@ -41,9 +45,9 @@ def export(duckdb_file: Path, out_dir: Path, python_job_tables: tuple[str, ...] 
                 "select table_name from information_schema.tables where table_schema = ? order by 1", [RAW_SCHEMA]
             ).fetchall()
         ]
-        if not raw_tables:
+        if include_raw and not raw_tables:
             raise UserError(f"{duckdb_file} has no raw tables: run the ingest (python -m python_ingest) first")
-        wanted = [(RAW_SCHEMA, t) for t in raw_tables] + [(TARGET_SCHEMA, t) for t in python_job_tables]
+        wanted = [(RAW_SCHEMA, t) for t in raw_tables if include_raw] + [(TARGET_SCHEMA, t) for t in python_job_tables]
         written: dict[str, Path] = {}
         for schema, table in wanted:
             path = out_dir / schema / f"{table}.parquet"
