@@ -16,16 +16,16 @@ stages as (
 select
     stage,
     model,
-    count(*)                                           as calls,
-    count(*) filter (where status = 'ok')              as ok,
-    count(*) filter (where status = 'invalid_output')  as invalid_output,
-    count(*) filter (where status = 'timeout')         as timeout,
-    count(*) filter (where status = 'llm_unavailable') as llm_unavailable,
-    avg(attempts)                                      as mean_attempts,
+    count(*)                                                 as calls,
+    count(*) filter (where status = 'ok')                    as ok,
+    count(*) filter (where status = 'invalid_output')        as invalid_output,
+    count(*) filter (where status = 'timeout')               as timeout,
+    count(*) filter (where status = 'llm_unavailable')       as llm_unavailable,
+    avg(attempts)                                            as mean_attempts,
     percentile_cont(0.5) within group (order by latency_ms)  as latency_ms_p50,
     percentile_cont(0.95) within group (order by latency_ms) as latency_ms_p95,
-    sum(prompt_tokens)                                 as prompt_tokens,
-    sum(completion_tokens)                             as completion_tokens
+    sum(prompt_tokens)                                       as prompt_tokens,
+    sum(completion_tokens)                                   as completion_tokens
 from stages
 group by stage, model
 order by stage, model

@@ -17,10 +17,10 @@ held_periods as (
         strategy,
         ticker,
         trade_number,
-        min(first_date)                                                               as entry_date,
-        max(last_date)                                                                as last_held_date,
-        sum(last_day_number - first_day_number + 1)                                   as holding_days,
-        any_value(position)                                                           as direction,
+        min(first_date)                                                                          as entry_date,
+        max(last_date)                                                                           as last_held_date,
+        sum(last_day_number - first_day_number + 1)                                              as holding_days,
+        any_value(position)                                                                      as direction,
         -- the closing cost of the trade before (on a flip's first day) is not this trade's
         {{ product_of('(1 + first_day_gross_return - opening_cost) * growth_after_first_day') }} as held_growth
     from period_returns

@@ -106,7 +106,9 @@ select
     labelled_decisions.decision_day,
     trailing_stats.history_days,
     round(trailing_stats.raw_close, 4)                         as close,
-    {{ list_map('trailing_stats.recent_adj_closes', 'c', 'round(c * trailing_stats.price_scale, 2)') }} as recent_closes,
+    -- c is the element of the list (list_map: DuckDB's lambda, Spark's transform), not a column
+    {{ list_map('trailing_stats.recent_adj_closes', 'c', 'round(c * trailing_stats.price_scale, 2)') }}
+                                                               as recent_closes,
     trailing_stats.return_1d,
     trailing_stats.return_5d,
     trailing_stats.return_20d,

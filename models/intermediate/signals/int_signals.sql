@@ -24,9 +24,9 @@ typed_signals as (
         cast(strategy as string)      as strategy,
         cast(model as string)         as model,
         cast(ticker as string)        as ticker,
-        cast(signal_date as date)      as signal_date,
+        cast(signal_date as date)     as signal_date,
         upper(cast(action as string)) as action,
-        cast(confidence as double)     as confidence
+        cast(confidence as double)    as confidence
     from signal_sources
 ),
 
