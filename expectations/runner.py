@@ -24,6 +24,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
+from expectations.offline_docs import make_offline
 from expectations.suites import SuiteSpec
 from warehouse_core.warehouse import connect
 
@@ -173,7 +174,10 @@ def run_suites(
             outcomes.append(_run_one(context, datasource, con, spec, existing, parameters, run_time, allow_missing))
         if docs_dir is not None:
             context.build_data_docs(site_names=[DOCS_SITE])
-            log.info("Data Docs written to %s", docs_dir / "index.html")
+            offline = make_offline(docs_dir)
+            log.info(
+                "Data Docs written to %s%s", docs_dir / "index.html", " (offline: assets vendored)" if offline else ""
+            )
     return outcomes
 
 

@@ -8,14 +8,18 @@ import logging
 import sys
 from pathlib import Path
 
-from report.data import load_daily, load_report, load_signals
+import duckdb
+
+from report.data import BuildSettings, Report, load_daily, load_portfolio_equity, load_report, load_signals
 from report.html import render_html
 from report.text import render_text
 from report.warehouse import open_marts
 from warehouse_core import UserError
 from warehouse_core.paths import warehouse_path
+from warehouse_core.project import parse_vars_option, project_vars
 
 log = logging.getLogger("report")
+DEFAULT_TICKER_CHARTS = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +40,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ready-limit", type=_non_negative, default=50, help="text: list at most this many ready signals"
     )
+    parser.add_argument(
+        "--ticker-charts",
+        type=int,
+        default=DEFAULT_TICKER_CHARTS,
+        help=f"html: per-ticker charts for at most this many tickers per strategy (-1: all; default {DEFAULT_TICKER_CHARTS}); "
+        "the tables always list every ticker",
+    )
+    parser.add_argument(
+        "--vars",
+        default=None,
+        help="YAML/JSON mapping of the dbt vars the build used, as given to `dbt build --vars` "
+        "(the position cap and the calibration buckets are read from the vars)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
+
+
+def settings(vars_option: str | None) -> BuildSettings:
+    """The vars the report needs, from dbt_project.yml with --vars on top: the warehouse does not
+    record the position cap or the confidence threshold a build used."""
+    overrides = parse_vars_option(vars_option)
+    values = project_vars(overrides)
+    given = [name for name in ("max_position_size", "confidence_threshold") if name in overrides]
+    source = "dbt_project.yml vars" + (f" with --vars {', '.join(given)}" if given else "")
+    return BuildSettings(
+        position_cap=values.get("max_position_size"),
+        confidence_threshold=values.get("confidence_threshold"),
+        source=f"{source}; the warehouse does not record them",
+        confidence_buckets=values.get("analysis_confidence_buckets", 10),
+    )
 
 
 def _non_negative(text: str) -> int:
@@ -52,23 +84,32 @@ def _marks() -> tuple[str, str]:
     return ("✅", "❌") if "utf" in encoding else ("yes", "no")
 
 
+def _render(con: duckdb.DuckDBPyConnection, report: Report, args: argparse.Namespace) -> str:
+    if args.format == "text":
+        return render_text(
+            report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌")
+        )
+    if args.format == "json":
+        return json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
+    return render_html(
+        report,
+        load_portfolio_equity(con, report.strategies),
+        lambda s, t: load_daily(con, s, t),
+        lambda s, t: load_signals(con, s, t),
+        ticker_charts=args.ticker_charts,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     path = args.warehouse or warehouse_path()
     try:
         with open_marts(path) as con:
-            report = load_report(con, str(path), args.strategy)
+            report = load_report(con, str(path), args.strategy, settings(args.vars))
             if args.strategy and not report.summary and not report.tracking.total_signals:
                 raise UserError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
-            if args.format == "text":
-                output = render_text(
-                    report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌")
-                )
-            elif args.format == "json":
-                output = json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
-            else:
-                output = render_html(report, lambda s, t: load_daily(con, s, t), lambda s, t: load_signals(con, s, t))
+            output = _render(con, report, args)
     except UserError as exc:
         log.error("error: %s", exc)
         return 2

@@ -1,13 +1,21 @@
-"""What the report shows, loaded from the marts into typed records."""
+"""What the report shows, loaded from the marts into typed records: every query of the report lives here."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal, NamedTuple
 
 import duckdb
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from report.warehouse import fetch
+from report.warehouse import SCORECARD, fetch, has_relation
+from warehouse_core import UserError
+
+PORTFOLIO = "PORTFOLIO"  # the portfolio rows' ticker label (macros: portfolio_ticker())
+# Strategies whose confidence is their own statement (the calibration chart): every LLM model and
+# every external signals file; not the rule baselines (always 1.0) nor a `:no_risk` twin, which
+# trades its parent's signals.
+STATES_CONFIDENCE = "(strategy like 'llm:%' or strategy like 'external:%') and strategy not like '%:no_risk'"
 
 
 class TickerSummary(BaseModel):
@@ -70,11 +78,99 @@ class TrackingReport(BaseModel):
     ready_for_paper_trading: list[str]
 
 
+class StrategyWindow(BaseModel):
+    """One strategy's PORTFOLIO backtest: its window and how much of it sat in cash."""
+
+    strategy: str
+    start_date: date
+    end_date: date
+    trading_days: int
+    tickers: int  # tickers with a backtest row for the strategy
+    initial_capital: float
+    mean_exposure: float | None  # mean gross exposure of the PORTFOLIO rows of fct_backtest_daily
+    cash_share: float | None  # 1 - mean_exposure
+
+
+class BuildSettings(BaseModel):
+    """The dbt vars the report needs and the warehouse does not record (read by the CLI)."""
+
+    position_cap: float | None = None  # var max_position_size: largest weight of one ticker in a portfolio
+    confidence_threshold: float | None = None  # var confidence_threshold: signals below it do not trade
+    source: str = "unknown"  # where the vars were read
+    confidence_buckets: int = 10  # var analysis_confidence_buckets
+
+
+class ReportHeader(BaseModel):
+    capital: list[float]  # the distinct initial_capital of the backtests (one unless builds were mixed)
+    position_cap: float | None
+    confidence_threshold: float | None
+    settings_source: str
+    windows: list[StrategyWindow]
+
+
+Verdict = Literal["edge", "no_edge", "insufficient_data"]
+
+
+class ScorecardRow(BaseModel):
+    """One mart_strategy_scorecard row. The issue's columns are required; the rest (LLM output
+    health, action mix, reasons, family-wise tests) are read when the table has them, and any other
+    column is kept as is (extra) so the JSON report shows every column the mart holds."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    strategy: str
+    model: str | None
+    signals: int | None
+    hits: int | None
+    hit_rate: float | None
+    base_hit_rate: float | None
+    hit_rate_p_value: float | None
+    brier_score: float | None
+    sharpe_ratio: float | None
+    probabilistic_sharpe: float | None
+    deflated_sharpe: float | None
+    alpha: float | None
+    alpha_ci_low: float | None
+    alpha_ci_high: float | None
+    spa_p_value: float | None
+    verdict: Verdict
+    verdict_reason: str | None = None
+    matched_base_hit_rate: float | None = None  # the no-skill hit rate of the strategy's own action mix
+    matched_hit_rate_p_value: float | None = None
+    spa_family_p_value: float | None = None
+    decisions: int | None = None
+    ok_count: int | None = None
+    invalid_output_count: int | None = None
+    timeout_count: int | None = None
+    llm_unavailable_count: int | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    completion_tokens_per_second: float | None = None
+    buy_share: float | None = None
+    sell_share: float | None = None
+    hold_share: float | None = None
+    mean_confidence: float | None = None
+
+
+class CalibrationBucket(BaseModel):
+    """Decided signals of one strategy whose confidence falls in one equal-width bucket."""
+
+    strategy: str
+    bucket: int
+    signals: int
+    mean_confidence: float
+    hit_rate: float
+
+
 class Report(BaseModel):
     warehouse: str
     strategies: list[str]
+    header: ReportHeader
+    scorecard: list[ScorecardRow] | None  # None: the warehouse has no mart_strategy_scorecard
+    scorecard_missing: str | None = None  # what to do when scorecard is None
     summary: list[TickerSummary]
     tracking: TrackingReport
+    calibration: list[CalibrationBucket]
 
 
 def _strategy_filter(strategies: list[str] | None) -> tuple[str, list[object]]:
@@ -83,16 +179,39 @@ def _strategy_filter(strategies: list[str] | None) -> tuple[str, list[object]]:
     return f"strategy in ({', '.join('?' for _ in strategies)})", list(strategies)
 
 
-def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list[str] | None = None) -> Report:
+def load_report(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: str,
+    strategies: list[str] | None = None,
+    settings: BuildSettings | None = None,
+) -> Report:
+    """Everything but the daily series."""
+    settings = settings or BuildSettings()
     where, params = _strategy_filter(strategies)
     summary = [
         TickerSummary(**row)
         for row in fetch(
             con,
-            f"select * from mart_backtest_summary where {where} order by strategy, ticker = 'PORTFOLIO', ticker",
+            f"select * from mart_backtest_summary where {where} order by strategy, ticker = '{PORTFOLIO}', ticker",
             params,
         )
     ]
+    tracking = _load_tracking(con, where, params)
+    scorecard = load_scorecard(con, strategies)
+    found = sorted({row.strategy for row in summary} | {s.strategy for s in tracking.by_strategy})
+    return Report(
+        warehouse=warehouse,
+        strategies=found,
+        header=load_header(con, strategies, settings),
+        scorecard=scorecard,
+        scorecard_missing=None if scorecard is not None else "no scorecard: run dbt build",
+        summary=summary,
+        tracking=tracking,
+        calibration=load_calibration(con, strategies, settings.confidence_buckets),
+    )
+
+
+def _load_tracking(con: duckdb.DuckDBPyConnection, where: str, params: list[object]) -> TrackingReport:
     totals = fetch(
         con,
         f"""
@@ -129,7 +248,7 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
         params,
     )
     decided = totals["total"] - totals["pending"]
-    tracking = TrackingReport(
+    return TrackingReport(
         total_signals=totals["total"],
         validated_signals=totals["validated"],
         pending_signals=totals["pending"],
@@ -139,11 +258,111 @@ def load_report(con: duckdb.DuckDBPyConnection, warehouse: str, strategies: list
         by_ticker=[TickerTracking(**r) for r in by_ticker],
         ready_for_paper_trading=[r["signal_id"] for r in ready],
     )
-    found = sorted({row.strategy for row in summary} | {r["strategy"] for r in by_strategy})
-    return Report(warehouse=warehouse, strategies=found, summary=summary, tracking=tracking)
 
 
-class DailyPoint(BaseModel):
+def load_header(con: duckdb.DuckDBPyConnection, strategies: list[str] | None, settings: BuildSettings) -> ReportHeader:
+    """Capital, each strategy's PORTFOLIO window and its cash share (1 - mean gross exposure)."""
+    where, params = _strategy_filter(strategies)
+    rows = fetch(
+        con,
+        f"""
+        with portfolio_rows as (
+            select strategy, start_date, end_date, trading_days, initial_capital
+            from mart_backtest_summary where ticker = '{PORTFOLIO}' and {where}
+        ),
+        ticker_counts as (
+            select strategy, count(*) as tickers
+            from mart_backtest_summary where ticker <> '{PORTFOLIO}' and {where} group by strategy
+        ),
+        exposures as (
+            select strategy, avg(exposure) as mean_exposure
+            from fct_backtest_daily where ticker = '{PORTFOLIO}' and {where} group by strategy
+        )
+        select portfolio_rows.*, coalesce(ticker_counts.tickers, 0) as tickers, exposures.mean_exposure,
+               1 - exposures.mean_exposure as cash_share
+        from portfolio_rows
+        left join ticker_counts using (strategy)
+        left join exposures using (strategy)
+        order by strategy
+        """,
+        params * 3,
+    )
+    windows = [StrategyWindow(**row) for row in rows]
+    return ReportHeader(
+        capital=sorted({w.initial_capital for w in windows}),
+        position_cap=settings.position_cap,
+        confidence_threshold=settings.confidence_threshold,
+        settings_source=settings.source,
+        windows=windows,
+    )
+
+
+def load_scorecard(con: duckdb.DuckDBPyConnection, strategies: list[str] | None) -> list[ScorecardRow] | None:
+    """The scorecard rows, or None when the warehouse was built before mart_strategy_scorecard existed."""
+    if not has_relation(con, SCORECARD):
+        return None
+    where, params = _strategy_filter(strategies)
+    rows = fetch(con, f"select * from {SCORECARD} where {where} order by strategy", params)
+    try:
+        return [ScorecardRow(**row) for row in rows]
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        column = ".".join(str(part) for part in problem["loc"][:1])
+        raise UserError(
+            f"{SCORECARD} column {column}: {problem['msg']}: the table is from another version, run `dbt build`"
+        ) from None
+
+
+def load_calibration(
+    con: duckdb.DuckDBPyConnection, strategies: list[str] | None, buckets: int
+) -> list[CalibrationBucket]:
+    """Decided signals per strategy that states its confidence, in ``buckets`` equal-width buckets
+    (analyses/signal_confidence_calibration.sql's rule: confidence 1.0 is in the top bucket)."""
+    where, params = _strategy_filter(strategies)
+    rows = fetch(
+        con,
+        f"""
+        select strategy,
+               cast(least(floor(confidence * {int(buckets)}), {int(buckets)} - 1) as integer) as bucket,
+               count(*) as signals, avg(confidence) as mean_confidence,
+               avg(case when is_hit then 1.0 else 0.0 end) as hit_rate
+        from mart_signal_tracking
+        where outcome in ('hit', 'miss') and confidence is not null and {STATES_CONFIDENCE} and {where}
+        group by strategy, bucket order by strategy, bucket
+        """,
+        params,
+    )
+    return [CalibrationBucket(**row) for row in rows]
+
+
+class EquityPoint(NamedTuple):
+    """One day of a strategy's PORTFOLIO, for the overview chart."""
+
+    date: date
+    equity: float
+    buy_hold_equity: float
+
+
+def load_portfolio_equity(con: duckdb.DuckDBPyConnection, strategies: list[str]) -> dict[str, list[EquityPoint]]:
+    """Each strategy's PORTFOLIO equity and its buy-and-hold basket's, by date (the overview chart)."""
+    where, params = _strategy_filter(strategies)
+    rows = fetch(
+        con,
+        f"""
+        select strategy, date, equity, buy_hold_equity from fct_backtest_daily
+        where ticker = '{PORTFOLIO}' and {where} order by strategy, date
+        """,
+        params,
+    )
+    series: dict[str, list[EquityPoint]] = {s: [] for s in strategies}
+    for row in rows:
+        series.setdefault(row.pop("strategy"), []).append(EquityPoint(**row))
+    return series
+
+
+class DailyPoint(NamedTuple):
+    """One day of one backtest, for the charts (a tuple, not a model: thousands per chart, typed by DuckDB)."""
+
     date: date
     equity: float
     buy_hold_equity: float

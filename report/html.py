@@ -1,219 +1,483 @@
-"""Self-contained HTML report: tables plus inline SVG charts (no JavaScript, no network).
+"""Self-contained HTML report: one file, inline CSS and SVG, no JavaScript, no network.
 
-Per strategy and ticker (and the portfolio): equity curve against buy-and-hold, drawdown, and for
-tickers the price with the strategy's BUY / SELL / HOLD signals marked.
+What a reader wants first comes first: the header (capital, windows, cash share), the scorecard
+(verdicts with their p-values), one chart of every strategy's PORTFOLIO equity against buy-and-hold
+and a calibration chart per LLM model; then, collapsed, each strategy's per-ticker table and charts,
+and signal tracking.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
-import math
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from report.data import DailyPoint, Report, SignalMark, TickerSummary
+from tqdm import tqdm
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_Y = 860, 220, 70, 16, 22
-MAX_POINTS = 900
-COLORS = {"strategy": "#1f77b4", "buy_hold": "#999999", "drawdown": "#d62728", "price": "#444444"}
-MARKERS = {"BUY": ("#2ca02c", "▲"), "SELL": ("#d62728", "▼"), "HOLD": ("#ff7f0e", "●")}
+from report.charts import (
+    BUY_HOLD_COLOR,
+    Line,
+    Mark,
+    calibration_chart,
+    equity_and_drawdown_chart,
+    legend,
+    strategy_colors,
+    time_chart,
+)
+from report.data import (
+    PORTFOLIO,
+    DailyPoint,
+    EquityPoint,
+    Report,
+    ScorecardRow,
+    SignalMark,
+    TickerSummary,
+)
+from report.wording import (
+    NO_TRADES_NOTE,
+    VERDICT_MEANING,
+    action_mix,
+    alpha_with_interval,
+    cap_phrase,
+    capital_phrase,
+    cash_note,
+    num,
+    p_value,
+    pct,
+    settings_phrase,
+    threshold_phrase,
+)
+
+Colors = dict[str, tuple[str, str]]
+DailyLoader = Callable[[str, str], list[DailyPoint]]
+SignalLoader = Callable[[str, str], list[SignalMark]]
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222;max-width:980px}
-table{border-collapse:collapse;margin:8px 0 18px;font-size:13px}
-th,td{padding:3px 9px;text-align:right;border-bottom:1px solid #eee}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d1d1f;background:#f4f5f7}
+main{padding:18px 28px 40px;max-width:1800px;margin:0 auto}
+h1{font-size:24px;margin:4px 0 2px}h2{font-size:19px;margin:26px 0 8px}h3{font-size:15px;margin:14px 0 6px}
+.card{background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:12px 16px;margin:10px 0}
+.note{color:#555;font-size:13px;line-height:1.45}.muted{color:#777}
+.facts{display:flex;flex-wrap:wrap;gap:6px 28px;font-size:14px;margin:6px 0 10px}.facts b{font-weight:600}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;font-size:13px}table.wide{width:100%}
+th,td{padding:4px 9px;text-align:right;border-bottom:1px solid #eceef1;white-space:nowrap}
+th{background:#f7f8fa;font-weight:600;position:sticky;top:0}
 th:first-child,td:first-child{text-align:left}
-.valid{color:#2ca02c;font-weight:bold}.invalid{color:#d62728}
-svg{background:#fcfcfc;border:1px solid #eee;margin:4px 0 12px}
-.note{color:#666;font-size:12px}
-h3{margin-bottom:2px}
+td.reason{text-align:left;white-space:normal;min-width:200px;color:#444;font-size:12px}
+th{white-space:normal;vertical-align:bottom}
+tr.why td{white-space:normal;text-align:left;color:#555;font-size:12px;padding:0 9px 6px 28px;border-bottom:1px solid #e2e4e8}
+tr:has(+tr.why) td{border-bottom:none}
+tr.notrade td{color:#888;background:#fbfbf3}
+.verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;color:#fff}
+.edge{background:#1e8e3e}.no_edge{background:#c5221f}.insufficient_data{background:#8a8f98}
+.sig{font-weight:700;color:#1e8e3e}
+.valid{color:#1e8e3e;font-weight:600}.invalid{color:#c5221f}
+.bar{display:inline-block;height:9px;background:#c9d3e3;border-radius:2px;vertical-align:middle;margin-right:6px}
+.overview{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:14px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px}
+figure{margin:0;background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:8px 10px}
+figcaption{font-size:13px;font-weight:600;margin:0 0 4px}
+svg.chart{width:100%;height:auto;display:block}svg.square{max-width:520px;margin:0 auto}
+svg .grid{stroke:#eceef1;stroke-width:1}svg .tick{font-size:11px;fill:#666}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;margin:6px 0 2px}
+.legend i{display:inline-block;width:22px;margin-right:6px;vertical-align:middle}
+details{background:#fff;border:1px solid #e2e4e8;border-radius:8px;margin:8px 0;padding:6px 12px}
+details>summary{cursor:pointer;font-size:15px;padding:4px 0}
+details details{border-color:#eceef1;background:#fafbfc}
+.missing{background:#fff4e5;border:1px solid #f0c36d;border-radius:8px;padding:10px 14px;font-weight:600}
 """
 
 
-def _thin(points: Sequence[DailyPoint]) -> list[DailyPoint]:
-    step = max(1, len(points) // MAX_POINTS)
-    thinned = list(points[::step])
-    if points and thinned[-1] is not points[-1]:
-        thinned.append(points[-1])
-    return thinned
+def _esc(text: object) -> str:
+    return html.escape(str(text))
 
 
-def _scales(
-    dates: Sequence[date], values: Sequence[float]
-) -> tuple[Callable[[date], float], Callable[[float], float], float, float]:
-    d0, d1 = dates[0].toordinal(), max(dates[-1].toordinal(), dates[0].toordinal() + 1)
-    lo, hi = min(values), max(values)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 1, hi + 1
-    x = lambda d: PAD_LEFT + (d.toordinal() - d0) / (d1 - d0) * (WIDTH - PAD_LEFT - PAD_RIGHT)  # noqa: E731
-    y = lambda v: PAD_Y + (hi - v) / (hi - lo) * (HEIGHT - 2 * PAD_Y)  # noqa: E731
-    return x, y, lo, hi
-
-
-def _axes(title: str, dates: Sequence[date], lo: float, hi: float, fmt: Callable[[float], str]) -> str:
+def _verdict(verdict: str) -> str:
     return (
-        f'<text x="{PAD_LEFT}" y="14" font-size="12" font-weight="bold">{html.escape(title)}</text>'
-        f'<text x="{PAD_LEFT - 6}" y="{PAD_Y + 4}" font-size="10" text-anchor="end">{fmt(hi)}</text>'
-        f'<text x="{PAD_LEFT - 6}" y="{HEIGHT - PAD_Y + 4}" font-size="10" text-anchor="end">{fmt(lo)}</text>'
-        f'<text x="{PAD_LEFT}" y="{HEIGHT - 5}" font-size="10">{dates[0]}</text>'
-        f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 5}" font-size="10" text-anchor="end">{dates[-1]}</text>'
-        f'<line x1="{PAD_LEFT}" y1="{PAD_Y}" x2="{PAD_LEFT}" y2="{HEIGHT - PAD_Y}" stroke="#ccc"/>'
+        f'<span class="verdict {verdict}" title="{_esc(VERDICT_MEANING.get(verdict, verdict))}">{_esc(verdict)}</span>'
     )
 
 
-def _polyline(points: Sequence[tuple[float, float]], color: str, width: float = 1.4, dash: str = "") -> str:
-    coords = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-    return f'<polyline fill="none" stroke="{color}" stroke-width="{width}"{dash_attr} points="{coords}"/>'
+def _p_cell(value: float | None) -> str:
+    text = _esc(p_value(value).removeprefix("p="))
+    return f'<td class="sig">{text}</td>' if value is not None and value < 0.05 else f"<td>{text}</td>"
 
 
-def _legend(items: Sequence[tuple[str, str]]) -> str:
-    out, x = [], WIDTH - PAD_RIGHT - 150 * len(items)
-    for label, color in items:
-        out.append(
-            f'<rect x="{x}" y="6" width="12" height="3" fill="{color}"/><text x="{x + 16}" y="11" font-size="10">{html.escape(label)}</text>'
+def _table(head: Sequence[str], rows: Sequence[str], wide: bool = False) -> str:
+    header = "".join(f"<th>{h}</th>" for h in head)
+    table = '<table class="wide">' if wide else "<table>"
+    return f'<div class="scroll">{table}<thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _header_section(report: Report) -> str:
+    header = report.header
+    rows = [
+        f"<tr><td>{_esc(w.strategy)}</td><td>{w.start_date} .. {w.end_date}</td><td>{w.trading_days}</td>"
+        f"<td>{w.tickers}</td><td>{pct(w.mean_exposure)}</td>"
+        f'<td><span class="bar" style="width:{(w.cash_share or 0) * 90:.0f}px"></span>{pct(w.cash_share)}</td></tr>'
+        for w in header.windows
+    ]
+    return (
+        '<section class="card"><div class="facts">'
+        f"<span><b>Capital</b> {_esc(capital_phrase(header))}</span>"
+        f"<span><b>Position cap</b> {_esc(cap_phrase(header))}</span>"
+        f"<span><b>Confidence</b> {_esc(threshold_phrase(header))}</span>"
+        f"<span><b>Strategies</b> {len(report.strategies)}</span>"
+        f"<span><b>Signals tracked</b> {report.tracking.total_signals}</span></div>"
+        + _table(("Strategy", "Window (PORTFOLIO)", "Days", "Tickers", "Mean exposure", "Cash share"), rows)
+        + f'<p class="note">Cash share = 1 − mean gross exposure of the PORTFOLIO rows. {_esc(cash_note(header))} '
+        f"{_esc(settings_phrase(header))}</p></section>"
+    )
+
+
+SCORECARD_HEAD = (
+    "Strategy",
+    "Verdict",
+    "Signals",
+    "Hit rate",
+    "Base: always BUY",
+    "p hit",
+    "Base: own action mix",
+    "p own mix",
+    "SPA p",
+    "PSR",
+    "DSR",
+    "Alpha/yr [90% CI]",
+    "Sharpe",
+    "Brier",
+)
+HEALTH_HEAD = (
+    "LLM strategy",
+    "Decisions",
+    "ok",
+    "invalid output",
+    "timeout",
+    "unavailable",
+    "Latency p50 ms",
+    "p95 ms",
+    "Tokens/s",
+    "BUY/SELL/HOLD %",
+    "Mean confidence",
+)
+
+
+def _scorecard_row(r: ScorecardRow, colors: Colors) -> str:
+    color = colors.get(r.strategy, ("#000", ""))[0]
+    return (
+        f'<tr><td><i style="color:{color}">■</i> {_esc(r.strategy)}</td><td>{_verdict(r.verdict)}</td>'
+        f"<td>{r.signals if r.signals is not None else 'n/a'}</td><td>{pct(r.hit_rate)}</td><td>{pct(r.base_hit_rate)}</td>"
+        f"{_p_cell(r.hit_rate_p_value)}<td>{pct(r.matched_base_hit_rate)}</td>{_p_cell(r.matched_hit_rate_p_value)}"
+        f"{_p_cell(r.spa_p_value)}<td>{num(r.probabilistic_sharpe)}</td>"
+        f"<td>{num(r.deflated_sharpe)}</td><td>{_esc(alpha_with_interval(r))}</td><td>{num(r.sharpe_ratio)}</td>"
+        f"<td>{num(r.brier_score, 3)}</td></tr>"
+        + (
+            f'<tr class="why"><td colspan="{len(SCORECARD_HEAD)}">{_esc(r.verdict_reason)}</td></tr>'
+            if r.verdict_reason
+            else ""
         )
-        x += 150
-    return "".join(out)
-
-
-def _svg(body: str) -> str:
-    return f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
-
-
-def _log(value: float) -> float:
-    return math.log10(max(value, 1e-9))
-
-
-def equity_chart(points: Sequence[DailyPoint], title: str) -> str:
-    """Log scale: equal heights are equal percentage moves over a decade of compounding."""
-    pts = _thin(points)
-    dates = [p.date for p in pts]
-    x, y, lo, hi = _scales(dates, [_log(p.equity) for p in pts] + [_log(p.buy_hold_equity) for p in pts])
-    return _svg(
-        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10**v:,.0f}")
-        + _polyline([(x(p.date), y(_log(p.buy_hold_equity))) for p in pts], COLORS["buy_hold"], dash="4 3")
-        + _polyline([(x(p.date), y(_log(p.equity))) for p in pts], COLORS["strategy"])
-        + _legend([("strategy equity", COLORS["strategy"]), ("buy and hold", COLORS["buy_hold"])])
     )
 
 
-def drawdown_chart(points: Sequence[DailyPoint], title: str) -> str:
-    pts = _thin(points)
-    dates = [p.date for p in pts]
-    x, y, lo, hi = _scales(dates, [p.drawdown for p in pts] + [p.buy_hold_drawdown for p in pts] + [0.0])
-    area = [(x(dates[0]), y(0.0))] + [(x(p.date), y(p.drawdown)) for p in pts] + [(x(dates[-1]), y(0.0))]
-    coords = " ".join(f"{px:.1f},{py:.1f}" for px, py in area)
-    return _svg(
-        _axes(title, dates, lo, hi, lambda v: f"{v * 100:.0f}%")
-        + f'<polygon points="{coords}" fill="{COLORS["drawdown"]}" fill-opacity="0.25" stroke="{COLORS["drawdown"]}" stroke-width="1"/>'
-        + _polyline([(x(p.date), y(p.buy_hold_drawdown)) for p in pts], COLORS["buy_hold"], width=1.0, dash="4 3")
-        + _legend([("strategy drawdown", COLORS["drawdown"]), ("buy and hold", COLORS["buy_hold"])])
+def _health_row(r: ScorecardRow) -> str:
+    return (
+        f"<tr><td>{_esc(r.strategy)}</td><td>{r.decisions}</td><td>{r.ok_count or 0}</td>"
+        f"<td>{r.invalid_output_count or 0}</td><td>{r.timeout_count or 0}</td><td>{r.llm_unavailable_count or 0}</td>"
+        f"<td>{num(r.latency_p50_ms, 0)}</td><td>{num(r.latency_p95_ms, 0)}</td>"
+        f"<td>{num(r.completion_tokens_per_second, 1)}</td><td>{action_mix(r)}</td><td>{num(r.mean_confidence)}</td></tr>"
     )
 
 
-def signal_chart(points: Sequence[DailyPoint], signals: Sequence[SignalMark], title: str) -> str:
-    priced = [p for p in points if p.adj_close is not None]
-    if not priced:
+def _scorecard_section(report: Report, colors: Colors) -> str:
+    title = "<h2>Scorecard: could luck explain the record?</h2>"
+    if report.scorecard is None:
+        return f'{title}<p class="missing">{_esc(report.scorecard_missing or "no scorecard: run dbt build")}</p>'
+    rows = [_scorecard_row(r, colors) for r in report.scorecard]
+    health = [_health_row(r) for r in report.scorecard if r.decisions is not None]
+    family = next((r.spa_family_p_value for r in report.scorecard if r.spa_family_p_value is not None), None)
+    family_note = f" Family-wise SPA over every strategy: {p_value(family)}." if family is not None else ""
+    return (
+        f'{title}<section class="card">{_table(SCORECARD_HEAD, rows, wide=True)}<p class="note">'
+        "<b>edge</b> only when the hit rate beats always-BUY on the same tickers and dates (one-sided binomial, p hit) "
+        "and, when the scorecard has it, the strategy's own action mix dealt at random (p own mix), "
+        "Hansen's SPA says the daily PORTFOLIO returns beat buy-and-hold's (SPA p) and the probabilistic Sharpe ratio "
+        "(PSR) is high; p-values below 0.05 are green. Base = the hit rate always-BUY scores on the same rows; "
+        f"DSR deflates the Sharpe ratio for the number of strategies tried; Brier: 0 is perfect, 0.25 is a coin.{family_note}"
+        "</p>"
+        + (f"<h3>LLM output health (signal stage)</h3>{_table(HEALTH_HEAD, health)}" if health else "")
+        + "</section>"
+    )
+
+
+def _yardsticks(portfolio: dict[str, list[EquityPoint]]) -> list[Line]:
+    """The buy-and-hold basket of each distinct window, once (strategies over the same window share it)."""
+    seen: dict[tuple[date, date, int], Line] = {}
+    for points in portfolio.values():
+        if not points:
+            continue
+        key = (points[0].date, points[-1].date, round(points[-1].buy_hold_equity))
+        if key not in seen:
+            label = f"buy-and-hold basket from {points[0].date}"
+            series = [(p.date, p.buy_hold_equity) for p in points]
+            seen[key] = Line(label, BUY_HOLD_COLOR, series, dash="5 4", width=1.6)
+    return list(seen.values())
+
+
+def _rebased(points: list[EquityPoint], start: date, end: date, capital: float) -> tuple[list, list]:
+    """Equity and buy-and-hold from ``start`` to ``end``, both rebased to ``capital`` at the close before ``start``."""
+    before = [p for p in points if p.date < start]
+    base, base_bh = (before[-1].equity, before[-1].buy_hold_equity) if before else (capital, capital)
+    inside = [p for p in points if start <= p.date <= end]
+    return (
+        [(p.date, p.equity / base * capital) for p in inside],
+        [(p.date, p.buy_hold_equity / base_bh * capital) for p in inside],
+    )
+
+
+def _common_window_chart(report: Report, portfolio: dict[str, list[EquityPoint]], colors: Colors) -> str:
+    """Every strategy over the days all of them were backtested, rebased: a fair side-by-side."""
+    windows = [w for w in report.header.windows if portfolio.get(w.strategy)]
+    if len({(w.start_date, w.end_date) for w in windows}) < 2:
         return ""
-    pts = _thin(priced)
-    dates = [p.date for p in pts]
-    x, y, lo, hi = _scales(dates, [_log(p.adj_close) for p in pts])
-    by_date = {p.date: p.adj_close for p in priced}
+    start, end = max(w.start_date for w in windows), min(w.end_date for w in windows)
+    if start >= end:
+        return ""
+    capital = report.header.capital[0] if report.header.capital else 1.0
+    lines, yardstick = [], None
+    for w in windows:
+        equity, buy_hold = _rebased(portfolio[w.strategy], start, end, capital)
+        color, dash = colors[w.strategy]
+        lines.append(Line(w.strategy, color, equity, dash))
+        yardstick = yardstick or Line("buy and hold basket", BUY_HOLD_COLOR, buy_hold, dash="5 4")
+    chart = time_chart([yardstick, *lines], "common window", lambda v: f"{v:,.0f}", log=True, height=380, width=560)
+    return (
+        f"<figure><figcaption>The window every strategy shares ({start} .. {end}), each rebased to {capital:,.0f} "
+        f"(log scale)</figcaption>{chart}{legend([(ln.label, ln.color, ln.dash) for ln in [yardstick, *lines]])}</figure>"
+    )
+
+
+def _calibration_figure(report: Report, colors: Colors) -> str:
+    groups: dict[str, list[tuple[float, float, int]]] = {}
+    for b in report.calibration:
+        groups.setdefault(b.strategy, []).append((b.mean_confidence, b.hit_rate, b.signals))
+    caption = (
+        "<figcaption>Calibration: stated confidence vs realised hit rate, per LLM model (and signals file)</figcaption>"
+    )
+    if not groups:
+        return f'<figure>{caption}<p class="note">No decided signal with a stated confidence yet.</p></figure>'
+    buckets = max(b.bucket for b in report.calibration) + 1
+    note = (
+        f'<p class="note">Decided signals in equal-width confidence buckets (var analysis_confidence_buckets, '
+        f"top bucket {buckets}); dot area = signals in the bucket. On the dashed diagonal a model's confidence "
+        "means what it says.</p>"
+    )
+    keys = [(s, *colors.get(s, ("#000", ""))) for s in groups]
+    return f"<figure>{caption}{calibration_chart(groups, colors)}{legend(keys)}{note}</figure>"
+
+
+def _overview_section(report: Report, portfolio: dict[str, list[EquityPoint]], colors: Colors) -> str:
+    strategies = [s for s in report.strategies if portfolio.get(s)]
+    lines = [Line(s, colors[s][0], [(p.date, p.equity) for p in portfolio[s]], colors[s][1]) for s in strategies]
+    yardsticks = _yardsticks({s: portfolio[s] for s in strategies})
+    main = time_chart([*yardsticks, *lines], "PORTFOLIO equity", lambda v: f"{v:,.0f}", log=True, height=360)
+    keys = [(ln.label, ln.color, ln.dash) for ln in [*lines, *yardsticks]]
+    first = (
+        "<figure><figcaption>PORTFOLIO equity of every strategy against buy-and-hold (log scale: equal heights are "
+        f"equal percentage moves)</figcaption>{main}{legend(keys)}</figure>"
+        if lines
+        else '<p class="note">No PORTFOLIO rows in fct_backtest_daily.</p>'
+    )
+    rest = _common_window_chart(report, portfolio, colors) + _calibration_figure(report, colors)
+    return f'<h2>Overview</h2>{first}<div class="overview" style="margin-top:14px">{rest}</div>'
+
+
+SUMMARY_HEAD = (
+    "Ticker",
+    "Total%",
+    "Annual%",
+    "Buy&amp;hold annual%",
+    "vs B&amp;H%",
+    "Sharpe",
+    "Sortino",
+    "MaxDD%",
+    "Win rate%",
+    "Trades",
+    "Exposure%",
+    "Valid",
+    "Note",
+)
+
+
+def _summary_row(r: TickerSummary) -> str:
+    valid = '<span class="valid">valid</span>' if r.is_valid else '<span class="invalid">not valid</span>'
+    notrade = r.trades == 0
+    return (
+        f"<tr{' class=notrade' if notrade else ''}><td>{_esc(r.ticker)}</td><td>{pct(r.total_return, 2)}</td>"
+        f"<td>{pct(r.annual_return, 2)}</td><td>{pct(r.buy_hold_annual_return, 2)}</td><td>{pct(r.alpha_vs_buy_hold, 2)}</td>"
+        f"<td>{num(r.sharpe_ratio)}</td><td>{num(r.sortino_ratio)}</td><td>{pct(r.max_drawdown, 2)}</td>"
+        f"<td>{pct(r.win_rate, 2)}</td><td>{r.trades}</td><td>{pct(r.exposure, 2)}</td><td>{valid}</td>"
+        f"<td class='reason'>{NO_TRADES_NOTE if notrade else ''}</td></tr>"
+    )
+
+
+def _ticker_figure(
+    strategy: str, row: TickerSummary, daily: DailyLoader, signals: SignalLoader, threshold: float | None
+) -> str:
+    points = daily(strategy, row.ticker)
+    if not points:
+        return ""
+    equity = [
+        Line("buy and hold", BUY_HOLD_COLOR, [(p.date, p.buy_hold_equity) for p in points], dash="5 4", width=1.4),
+        Line("strategy", "#1f77b4", [(p.date, p.equity) for p in points]),
+    ]
+    drawdown = [
+        Line("buy and hold drawdown", BUY_HOLD_COLOR, [(p.date, p.buy_hold_drawdown) for p in points], "5 4", 1.2),
+        Line("strategy drawdown", "#d62728", [(p.date, p.drawdown) for p in points], width=1.4),
+    ]
+    marks = _marks(points, signals(strategy, row.ticker), threshold) if row.ticker != PORTFOLIO else []
+    chart = equity_and_drawdown_chart(equity, drawdown, f"{strategy} / {row.ticker}", marks)
+    caption = _esc(row.ticker) + (f" <span class='muted'>({NO_TRADES_NOTE})</span>" if row.trades == 0 else "")
+    return f"<figure><figcaption>{caption}</figcaption>{chart}</figure>"
+
+
+def _marks(points: list[DailyPoint], signals: list[SignalMark], threshold: float | None) -> list[Mark]:
+    """Each signal on the buy-and-hold line at its date (the last day on or before it; the first day if
+    earlier), hollow when its confidence is below the threshold (the backtest ignores it)."""
+    days = [p.date for p in points]
     marks = []
     for s in signals:
-        price = by_date.get(s.signal_date)
-        if price is None and s.signal_date < priced[0].date:
-            price = priced[0].adj_close  # the window starts the day after the first signal
-        if price is None:
-            continue
-        color, glyph = MARKERS.get(s.action, ("#000", "?"))
-        tip = html.escape(f"{s.signal_date} {s.action} conf {s.confidence:.2f} {s.outcome}")
-        marks.append(
-            f'<text x="{x(s.signal_date):.1f}" y="{y(_log(price)) + (12 if s.action == "SELL" else -4):.1f}" font-size="10" '
-            f'fill="{color}" text-anchor="middle"><title>{tip}</title>{glyph}</text>'
-        )
-    return _svg(
-        _axes(title + " (log scale)", dates, lo, hi, lambda v: f"{10**v:,.2f}")
-        + _polyline([(x(p.date), y(_log(p.adj_close))) for p in pts], COLORS["price"], width=1.0)
-        + "".join(marks)
-        + _legend([("adj close", COLORS["price"]), ("▲ BUY ▼ SELL ● HOLD", "#fff")])
+        at = points[max(0, bisect.bisect_right(days, s.signal_date) - 1)]
+        acted = threshold is None or s.confidence >= threshold
+        tip = f"{s.signal_date} {s.action} confidence {s.confidence:.2f}: {s.outcome}" + ("" if acted else " (ignored)")
+        marks.append(Mark(at.date, at.buy_hold_equity, s.action, tip, acted))
+    return marks
+
+
+def _chart_key(threshold: float | None) -> str:
+    below = f"hollow: confidence below {threshold:g}, ignored by the backtest" if threshold is not None else ""
+    return legend(
+        [
+            ("strategy equity", "#1f77b4", ""),
+            ("buy and hold", BUY_HOLD_COLOR, "5"),
+            ("strategy drawdown", "#d62728", ""),
+        ]
+    ) + (
+        f'<p class="note">Signals on the buy-and-hold line: <b style="color:#2ca02c">▲</b> BUY '
+        f'<b style="color:#d62728">▼</b> SELL <b style="color:#ff7f0e">●</b> HOLD; {below}.</p>'
     )
 
 
-def _summary_table(rows: Sequence[TickerSummary]) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "Ticker",
-            "Total%",
-            "Annual%",
-            "Buy&amp;hold annual%",
-            "vs B&H%",
-            "Sharpe",
-            "Sortino",
-            "MaxDD%",
-            "Win rate%",
-            "Trades",
-            "Exposure%",
-            "Valid",
-        )
+def _strategy_section(
+    report: Report, strategy: str, daily: DailyLoader, signals: SignalLoader, ticker_charts: int
+) -> str:
+    rows = [r for r in report.summary if r.strategy == strategy]
+    if not rows:
+        return ""
+    verdict = next((r.verdict for r in report.scorecard or [] if r.strategy == strategy), None)
+    portfolio = next((r for r in rows if r.ticker == PORTFOLIO), None)
+    tickers = [r for r in rows if r.ticker != PORTFOLIO]
+    facts = (
+        f" · PORTFOLIO {pct(portfolio.total_return)} total, {pct(portfolio.alpha_vs_buy_hold)}/yr vs buy-and-hold, "
+        f"{portfolio.trades} trades"
+        if portfolio
+        else ""
     )
-    body = []
-    for r in rows:
-
-        def pct(v: float | None) -> str:
-            return f"{v * 100:.2f}" if v is not None else "n/a"
-
-        def num(v: float | None) -> str:
-            return f"{v:.2f}" if v is not None else "n/a"
-
-        valid = '<span class="valid">valid</span>' if r.is_valid else '<span class="invalid">not valid</span>'
-        body.append(
-            f"<tr><td>{html.escape(r.ticker)}</td><td>{pct(r.total_return)}</td><td>{pct(r.annual_return)}</td>"
-            f"<td>{pct(r.buy_hold_annual_return)}</td><td>{pct(r.alpha_vs_buy_hold)}</td><td>{num(r.sharpe_ratio)}</td>"
-            f"<td>{num(r.sortino_ratio)}</td><td>{pct(r.max_drawdown)}</td><td>{pct(r.win_rate)}</td>"
-            f"<td>{r.trades}</td><td>{pct(r.exposure)}</td><td>{valid}</td></tr>"
+    shown = tickers if ticker_charts < 0 else tickers[:ticker_charts]
+    threshold = report.header.confidence_threshold
+    figures = "".join(_ticker_figure(strategy, r, daily, signals, threshold) for r in shown)
+    more = (
+        f'<p class="note">Charts for the first {len(shown)} of {len(tickers)} tickers (--ticker-charts); '
+        "the table lists every ticker.</p>"
+        if len(shown) < len(tickers)
+        else ""
+    )
+    return (
+        f"<details><summary><b>{_esc(strategy)}</b> {_verdict(verdict) if verdict else ''}"
+        f'<span class="muted">{_esc(facts)} · {len(tickers)} tickers</span></summary>'
+        + _table(SUMMARY_HEAD, [_summary_row(r) for r in rows], wide=True)
+        + _chart_key(threshold)
+        + (
+            f'<div class="grid">{_ticker_figure(strategy, portfolio, daily, signals, threshold)}</div>'
+            if portfolio
+            else ""
         )
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+        + (
+            f"<details><summary>Per-ticker charts ({len(shown)})</summary>{more}<div class='grid'>{figures}</div></details>"
+            if shown
+            else ""
+        )
+        + "</details>"
+    )
+
+
+def _tracking_section(report: Report) -> str:
+    t = report.tracking
+    rate = pct(t.validation_rate)
+    by_strategy = [
+        f"<tr><td>{_esc(s.strategy)}</td><td>{s.total}</td><td>{s.validated}</td><td>{s.pending}</td><td>{s.ready}</td></tr>"
+        for s in t.by_strategy
+    ]
+    by_ticker = [
+        f"<tr><td>{_esc(k.ticker)}</td><td>{k.total}</td><td>{k.validated}</td><td>{pct(k.avg_return)}</td></tr>"
+        for k in t.by_ticker
+    ]
+    ready = "".join(f"<li>{_esc(s)}</li>" for s in t.ready_for_paper_trading[:500])
+    return (
+        "<h2>Signal tracking</h2><section class='card'>"
+        f"<p>Total signals {t.total_signals} · hits {t.validated_signals} · pending {t.pending_signals} · "
+        f"hit rate of decided signals {rate} · ready for paper trading {t.ready_for_trading}</p>"
+        + _table(("Strategy", "Signals", "Hits", "Pending", "Ready"), by_strategy)
+        + f"<details><summary>By ticker ({len(t.by_ticker)})</summary>"
+        + _table(("Ticker", "Signals", "Hits", "Avg return of following the signal"), by_ticker)
+        + "</details>"
+        + (f"<details><summary>Signals ready for paper trading</summary><ul>{ready}</ul></details>" if ready else "")
+        + "</section>"
+    )
 
 
 def render_html(
     report: Report,
-    daily: Callable[[str, str], list[DailyPoint]],
-    signals: Callable[[str, str], list[SignalMark]],
+    portfolio: dict[str, list[EquityPoint]],
+    daily: DailyLoader,
+    signals: SignalLoader,
+    ticker_charts: int = -1,
 ) -> str:
-    """``daily`` and ``signals`` load one (strategy, ticker)'s rows from the marts on demand."""
-    t = report.tracking
-    rate = f"{t.validation_rate * 100:.1f}%" if t.validation_rate is not None else "n/a"
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Backtest report</title>",
-        f"<style>{STYLE}</style></head><body>",
-        "<h1>Backtest and signal tracking report</h1>",
-        f"<p class='note'>Warehouse {html.escape(report.warehouse)}. Advisory only: research output, not orders. "
-        "Returns are fractions of equity shown in percent; a signal acts from the next trading day.</p>",
-        "<h2>Signal tracking</h2>",
-        f"<p>Total signals {t.total_signals} &middot; validated {t.validated_signals} &middot; pending {t.pending_signals}"
-        f" &middot; validation rate {rate} &middot; ready for paper trading {t.ready_for_trading}</p>",
-    ]
-    if t.ready_for_paper_trading:
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in t.ready_for_paper_trading[:200])
-        parts.append(f"<details><summary>Signals ready for paper trading</summary><ul>{items}</ul></details>")
-    for strategy in report.strategies:
-        rows = [r for r in report.summary if r.strategy == strategy]
-        if not rows:
-            continue
-        parts.append(f"<h2>Strategy {html.escape(strategy)}</h2>{_summary_table(rows)}")
-        for r in rows:
-            points = daily(strategy, r.ticker)
-            if not points:
-                continue
-            parts.append(f"<h3>{html.escape(r.ticker)}</h3>")
-            parts.append(equity_chart(points, f"{strategy} / {r.ticker}: equity vs buy and hold"))
-            parts.append(drawdown_chart(points, f"{strategy} / {r.ticker}: drawdown"))
-            if r.ticker != "PORTFOLIO":
-                parts.append(
-                    signal_chart(points, signals(strategy, r.ticker), f"{strategy} / {r.ticker}: price and signals")
-                )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """``portfolio`` holds each strategy's PORTFOLIO equity; ``daily`` and ``signals`` load one
+    (strategy, ticker)'s rows on demand; ``ticker_charts`` caps the per-ticker charts per strategy (-1: all)."""
+    colors = strategy_colors(report.strategies)
+    charts = sum(1 if r.ticker == PORTFOLIO else 0 for r in report.summary) + sum(
+        min(n, ticker_charts) if ticker_charts >= 0 else n for n in _tickers_per_strategy(report).values()
+    )
+    with tqdm(total=charts, desc="report charts", unit="chart", disable=None) as bar:
+
+        def counted(strategy: str, ticker: str) -> list[DailyPoint]:
+            bar.update()
+            return daily(strategy, ticker)
+
+        sections = "".join(_strategy_section(report, s, counted, signals, ticker_charts) for s in report.strategies)
+    return "\n".join(
+        [
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+            "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Backtest and signal report</title>",
+            f"<style>{STYLE}</style></head><body><main>",
+            "<h1>Backtest and signal report</h1>",
+            f"<p class='note'>Warehouse {_esc(report.warehouse)}. Advisory only: research output, not orders. Returns "
+            "are fractions of equity shown in percent; a signal acts from the next trading day.</p>",
+            _header_section(report),
+            _scorecard_section(report, colors),
+            _overview_section(report, portfolio, colors),
+            f"<h2>Strategies and tickers</h2>{sections}",
+            _tracking_section(report),
+            "</main></body></html>",
+        ]
+    )
+
+
+def _tickers_per_strategy(report: Report) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in report.summary:
+        if row.ticker != PORTFOLIO:
+            counts[row.strategy] = counts.get(row.strategy, 0) + 1
+    return counts

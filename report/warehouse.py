@@ -12,6 +12,7 @@ from warehouse_core import UserError
 from warehouse_core.warehouse import connect
 
 MARTS = ("mart_backtest_summary", "mart_signal_tracking", "fct_backtest_daily")
+SCORECARD = "mart_strategy_scorecard"  # optional: warehouses built before it have none
 
 
 @contextmanager
@@ -19,8 +20,7 @@ def open_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection; a missing file, a lock or a missing mart raises UserError."""
     con = connect(path, read_only=True)
     try:
-        present = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
-        missing = [m for m in MARTS if m not in present]
+        missing = [m for m in MARTS if not has_relation(con, m)]
         if missing:
             raise UserError(f"warehouse {path} has no {', '.join(missing)}: run `dbt build` first")
         yield con
@@ -32,3 +32,11 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None 
     cursor = con.execute(sql, params or [])
     names = [c[0] for c in cursor.description]
     return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
+
+
+def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """A table or view of that name in the warehouse's main schema."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])

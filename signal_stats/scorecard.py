@@ -120,8 +120,8 @@ def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.
     frame = frame.merge(stats, on="signals_from", how="left")
     model_of_strategy = health.set_index("strategy")["model"]
     frame["model"] = frame["model"].fillna(frame["strategy"].map(model_of_strategy))
-    frame["signals"] = frame["signals"].fillna(0).astype(int)
-    frame["hits"] = frame["hits"].fillna(0).astype(int)
+    for count in ("signals", "hits", "pending_signals"):  # a strategy without signals has none of each
+        frame[count] = frame[count].fillna(0).astype(int)
     portfolio = summary[["strategy", "trading_days", "sharpe_ratio", "alpha_vs_buy_hold"]]
     return frame.merge(portfolio.rename(columns={"alpha_vs_buy_hold": "alpha"}), on="strategy", how="left")
 

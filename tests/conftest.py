@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import chromium_path
 from warehouse_helpers import run_cli, run_dbt
+
+NO_CHROMIUM = (
+    "chromium is not installed: browser tests SKIPPED (bin/test installs it with apt-get; or apt-get install chromium)"
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +34,23 @@ def ollama_host() -> Iterator[str]:
 
     with start_on_free_port() as handle:
         yield handle.host
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of headless Chromium; the test is skipped (and the run says so loudly) when it is missing."""
+    found = chromium_path()
+    if found is None:
+        pytest.skip(NO_CHROMIUM)
+    return found
+
+
+def pytest_report_header() -> str:
+    found = chromium_path()
+    return f"chromium: {found}" if found else f"chromium: NOT FOUND - {NO_CHROMIUM}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_CHROMIUM in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TEST(S) SKIPPED: {NO_CHROMIUM}", red=True, bold=True)

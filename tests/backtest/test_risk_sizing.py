@@ -44,7 +44,7 @@ ASSESSMENTS = [
     ("fixture", INVALID_LATER, 0.05, "invalid_output"),
     ("fixture_invalid", ASSESSED, 0.05, "invalid_output"),
 ]
-REBUILD = ["build", "--select", "int_signals_llm+", "int_backtest_risk_caps+"]
+REBUILD = ["build", "--select", "int_signals_llm+", "int_backtest_risk_caps+", "int_llm_output_health"]
 
 
 def write_llm_rows(warehouse_dir: Path, assessments: list[tuple[str, date, float, str]]) -> None:

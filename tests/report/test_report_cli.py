@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -11,9 +12,9 @@ import duckdb
 import pytest
 from warehouse_helpers import run_cli
 
-pytestmark = pytest.mark.slow
+from warehouse_core.project import project_vars
 
-MARTS = ("mart_backtest_summary", "mart_signal_tracking", "fct_backtest_daily")
+pytestmark = pytest.mark.slow
 
 
 def marts_rows(warehouse_dir: Path, sql: str) -> list[tuple]:
@@ -22,21 +23,6 @@ def marts_rows(warehouse_dir: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
-
-
-@pytest.fixture(scope="module")
-def marts_only(built_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse holding nothing but the three marts: the report must work from it alone."""
-    target = tmp_path_factory.mktemp("marts_only")
-    con = duckdb.connect(str(target / "warehouse.duckdb"))
-    try:
-        con.execute(f"attach '{built_warehouse / 'warehouse.duckdb'}' as built (read_only)")
-        for mart in MARTS:
-            con.execute(f"create table main.{mart} as select * from built.main.{mart}")
-        con.execute("detach built")
-    finally:
-        con.close()
-    return target
 
 
 def test_text_report_has_the_seed_tables_with_mart_values(marts_only: Path) -> None:
@@ -111,21 +97,69 @@ def test_strategy_filter(marts_only: Path) -> None:
     assert result.returncode == 2 and "no backtest or signals for strategy llm:nope" in result.stderr
 
 
-def test_html_report_has_equity_drawdown_and_signal_charts(marts_only: Path, tmp_path: Path) -> None:
+def svgs_of(page: str) -> list[str]:
+    return [chunk.split("</svg>")[0] + "</svg>" for chunk in ("<svg" + c for c in page.split("<svg")[1:])]
+
+
+def test_html_page_leads_with_header_scorecard_and_overview(marts_only: Path, tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     run_cli(["report", "--format", "html", "--output", str(target)], marts_only)
     page = target.read_text(encoding="utf-8")
-    rows = marts_rows(
-        marts_only, "select count(*), count(*) filter (where ticker <> 'PORTFOLIO') from mart_backtest_summary"
-    )[0]
-    svgs = [chunk.split("</svg>")[0] + "</svg>" for chunk in ("<svg" + c for c in page.split("<svg")[1:])]
-    assert len(svgs) == 2 * rows[0] + rows[1]  # equity + drawdown per row, price + signals per ticker row
+    sections = [
+        "Capital",
+        "Cash share",
+        "Scorecard",
+        "PORTFOLIO equity of every strategy",
+        "Calibration",
+        "Strategies and tickers",
+        "Signal tracking",
+    ]
+    positions = [page.index(s) for s in sections]
+    assert positions == sorted(positions), "the page must lead with the header, scorecard and overview"
+    svgs = svgs_of(page)
     for svg in svgs:
         ET.fromstring(svg)  # well-formed
-    assert page.count("equity vs buy and hold") == rows[0] and page.count(": drawdown") == rows[0]
-    assert page.count("price and signals") == rows[1]
-    assert "▲" in page and "▼" in page  # BUY and SELL marked on the price
+    overview = ET.fromstring(svgs[0])
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = {line.findtext(f"{ns}title") for line in overview.iter(f"{ns}polyline")}
+    strategies = {s for (s,) in marts_rows(marts_only, "select distinct strategy from mart_backtest_summary")}
+    assert strategies <= lines  # one PORTFOLIO equity line per strategy ...
+    assert any(label.startswith("buy-and-hold basket") for label in lines)  # ... against buy-and-hold
+    assert "viewBox" in svgs[0] and "width=" not in svgs[0].split(">")[0]  # scales with the page
+    windows = marts_rows(
+        marts_only, "select distinct start_date, end_date from mart_backtest_summary where ticker = 'PORTFOLIO'"
+    )
+    common = [svg for svg in svgs if "<title>common window</title>" in svg]
+    assert len(common) == (len(windows) > 1)  # differing windows: every strategy again over the days they share
+    if common:
+        assert strategies <= {line.findtext(f"{ns}title") for line in ET.fromstring(common[0]).iter(f"{ns}polyline")}
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page
+
+
+def test_html_has_a_chart_per_strategy_portfolio_and_ticker(marts_only: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    run_cli(["report", "--format", "html", "--output", str(target)], marts_only)
+    page = target.read_text(encoding="utf-8")
+    rows = marts_rows(marts_only, "select strategy, ticker from mart_backtest_summary")
+    titles = [ET.fromstring(svg).findtext("{http://www.w3.org/2000/svg}title") for svg in svgs_of(page)]
+    assert sorted(t for t in titles if " / " in t) == sorted(f"{s} / {t}" for s, t in rows)
+    assert page.count("<details>") >= len({s for s, _ in rows})  # each strategy collapsible
+    assert 'fill="#2ca02c"' in page  # BUY signals marked on the price
+
+
+def test_html_ticker_charts_can_be_capped(marts_only: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    run_cli(["report", "--format", "html", "--ticker-charts", "1", "--output", str(target)], marts_only)
+    page = target.read_text(encoding="utf-8")
+    per_strategy = marts_rows(
+        marts_only, "select strategy, count(*) - 1 from mart_backtest_summary group by strategy order by strategy"
+    )
+    titles = [ET.fromstring(svg).findtext("{http://www.w3.org/2000/svg}title") for svg in svgs_of(page)]
+    tickers = [t for t in titles if " / " in t and not t.endswith("/ PORTFOLIO")]
+    assert len(tickers) == len(per_strategy)  # one ticker chart per strategy
+    for _, count in per_strategy:
+        assert f"Charts for the first 1 of {count} tickers" in page
 
 
 def test_html_defaults_to_the_warehouse_dir(marts_only: Path, tmp_path: Path) -> None:
@@ -175,3 +209,29 @@ def test_report_opens_the_warehouse_read_only(marts_only: Path, tmp_path: Path) 
     finally:
         reader.close()
     assert result.returncode == 0, result.stderr
+
+
+def test_calibration_buckets_match_the_tracking_mart(marts_only: Path, tmp_path: Path) -> None:
+    """Per strategy that states its confidence (LLM models, signals files; not rule baselines or
+    :no_risk twins): decided signals per equal-width bucket, their mean confidence and hit rate."""
+    buckets = project_vars()["analysis_confidence_buckets"]
+    decided = marts_rows(
+        marts_only, "select strategy, confidence, is_hit from mart_signal_tracking where outcome in ('hit', 'miss')"
+    )
+    expected: dict[tuple[str, int], list[tuple[float, bool]]] = {}
+    for strategy, confidence, hit in decided:
+        if strategy.startswith(("llm:", "external:")) and not strategy.endswith(":no_risk"):
+            bucket = min(math.floor(confidence * buckets), buckets - 1)
+            expected.setdefault((strategy, bucket), []).append((confidence, hit))
+    report = json.loads(run_cli(["report", "--format", "json"], marts_only).stdout)
+    got = {(b["strategy"], b["bucket"]): b for b in report["calibration"]}
+    assert got.keys() == expected.keys()
+    for key, signals in expected.items():
+        assert got[key]["signals"] == len(signals)
+        assert got[key]["mean_confidence"] == pytest.approx(sum(c for c, _ in signals) / len(signals))
+        assert got[key]["hit_rate"] == pytest.approx(sum(h for _, h in signals) / len(signals))
+    target = tmp_path / "report.html"
+    run_cli(["report", "--format", "html", "--output", str(target)], marts_only)
+    page = target.read_text(encoding="utf-8")
+    calibration = next(svg for svg in svgs_of(page) if "<title>Calibration" in svg)
+    assert calibration.count("<circle") == len(expected)  # one dot per (strategy, bucket)
