@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import warnings
 from typing import Any
 
 import jinja2
@@ -56,6 +57,9 @@ def spark_conf() -> dict[str, str]:
 def spark_session() -> Any:
     """Open (or return) this process's Spark session, configured like dbt's."""
     require_java()
+    # pyspark 4.3 warns on import that it does not fully support pandas 3; these jobs hand rows
+    # over as Python values (Row.asDict), never through pyspark's pandas conversion.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.enableHiveSupport()
