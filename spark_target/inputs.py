@@ -6,6 +6,7 @@ session uses, pointing at the file, not copying it. spark_target.python_job uses
 tables of the Python models.
 
     python -m spark_target.inputs            # both steps, from $WAREHOUSE_DIR/warehouse.duckdb
+    python -m spark_target.inputs --with-llm-tables   # and the LLM stage tables of that build
 """
 
 from __future__ import annotations
@@ -71,12 +72,17 @@ def register(session: Any, tables: dict[str, Path]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--with-llm-tables",
+        action="store_true",
+        help="also copy the DuckDB build's LLM stage tables (as python -m spark_target.python_job llm-copy; one Spark start less)",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         from spark_target.session import spark_session
 
-        tables = export(warehouse_path(), inputs_dir())
+        tables = export(warehouse_path(), inputs_dir(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
         session = spark_session()
         register(session, tables)
         session.stop()

@@ -2,9 +2,9 @@
 
 Both builds run under $WAREHOUSE_DIR/parity (the warehouse in $WAREHOUSE_DIR itself is never
 touched): the bundled sample is ingested into a fresh DuckDB file, dbt builds it with the LLM
-disabled (the LLM is not what parity tests), its raw tables go to Spark, the Python job copies the
-DuckDB build's LLM stage tables (the cached answers) and computes the scorecard from Spark's
-tables, and dbt builds everything else on Spark (`--target spark`). Then every model under
+disabled (the LLM is not what parity tests), its raw tables and its LLM stage tables (the cached
+answers) go to Spark, the Python job computes the scorecard from Spark's tables, and dbt builds
+everything else on Spark (`--target spark`). Then every model under
 models/marts is read from both engines (Spark's through a Spark session, views too) and compared row by row on
 its unique key (spark_target.compare). One line per mart, then
 `parity: <tables> tables, <rows> rows, max rel diff <x>`; exit 0 only when all agree.
@@ -46,8 +46,7 @@ def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
     return [
         ("ingest the bundled sample", [PYTHON, "-m", "python_ingest", "--source", "sample"]),
         ("dbt build on DuckDB", [DBT, "build", "--vars", no_llm, "--target-path", duckdb_target]),
-        ("raw tables to Spark", [PYTHON, "-m", "spark_target.inputs"]),
-        ("LLM tables to Spark", [PYTHON, "-m", "spark_target.python_job", "llm-copy"]),
+        ("raw and LLM tables to Spark", [PYTHON, "-m", "spark_target.inputs", "--with-llm-tables"]),
         (
             "dbt build on Spark",
             [
