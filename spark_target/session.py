@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from typing import Any
 
@@ -68,3 +69,17 @@ def spark_session() -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def main() -> int:
+    """``python -m spark_target.session``: exit 0 when Java is found, else one line and exit 2."""
+    try:
+        require_java()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
