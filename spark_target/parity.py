@@ -1,7 +1,8 @@
 """bin/spark-parity: build the SQL layer on DuckDB and on Spark from the same raw data, compare every mart.
 
 Both builds run under $WAREHOUSE_DIR/parity (the warehouse in $WAREHOUSE_DIR itself is never
-touched): the bundled sample is ingested into a fresh DuckDB file, dbt builds it with the LLM
+touched): the bundled sample and a fixed external signals file (write_signals_file) are loaded into
+a fresh DuckDB file, dbt builds it with the LLM
 disabled (the LLM is not what parity tests), its raw tables and its LLM stage tables (the cached
 answers) go to Spark, the Python job computes the scorecard from Spark's tables, and dbt builds
 everything else on Spark (`--target spark`). Then every model under
@@ -13,6 +14,8 @@ its unique key (spark_target.compare). One line per mart, then
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
 import json
 import logging
 import os
@@ -28,7 +31,7 @@ from tqdm import tqdm
 from spark_target.compare import TableComparison, compare_tables
 from warehouse_core.errors import UserError
 from warehouse_core.paths import WAREHOUSE_FILE, warehouse_dir
-from warehouse_core.project import PROJECT_DIR
+from warehouse_core.project import PROJECT_DIR, project_vars
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,27 @@ PYTHON = sys.executable
 DBT = str(Path(sys.executable).with_name("dbt"))
 # Built on Spark by the Python job after these marts, read by the rest (macros/python_model.sql)
 SCORECARD_READERS = "mart_signal_tracking+"
+SIGNALS_NAME = "parity"
+ACTIONS = ("BUY", "HOLD", "SELL")
+
+
+def write_signals_file(path: Path) -> None:
+    """A fixed external signals file: on the 1st of every month of the vars' window (weekends
+    included) each ticker gets BUY, HOLD or SELL in turn, confidences 0.35-0.85 (some below the
+    threshold). With the LLM off it gives the build signals from a file, so the backtest, tracking
+    and scorecard of a signal source other than the rule baselines have rows to compare."""
+    settings = project_vars()
+    start, end = dt.date.fromisoformat(str(settings["start"])), dt.date.fromisoformat(str(settings["end"]))
+    rows, month = [], dt.date(start.year, start.month, 1)
+    while month <= end:
+        index = month.year * 12 + month.month
+        for number, ticker in enumerate(settings["tickers"]):
+            rows.append(
+                [ticker, month.isoformat(), ACTIONS[(index + number) % 3], f"{0.35 + 0.1 * ((index + number) % 6):.2f}"]
+            )
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([["ticker", "date", "action", "confidence"], *rows])
 
 
 def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
@@ -45,6 +69,10 @@ def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
     no_llm = "{enable_llm: false}"
     return [
         ("ingest the bundled sample", [PYTHON, "-m", "python_ingest", "--source", "sample"]),
+        (
+            "load a signals file",
+            [PYTHON, "-m", "python_ingest.signals", "--file", str(parity_dir / "signals.csv"), "--name", SIGNALS_NAME],
+        ),
         ("dbt build on DuckDB", [DBT, "build", "--vars", no_llm, "--target-path", duckdb_target]),
         ("raw and LLM tables to Spark", [PYTHON, "-m", "spark_target.inputs", "--with-llm-tables"]),
         (
@@ -165,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         require_java()
         if not args.compare_only:
             shutil.rmtree(parity_dir, ignore_errors=True)
+            parity_dir.mkdir(parents=True)
+            write_signals_file(parity_dir / "signals.csv")
             run_steps(parity_dir)
         results = compare_marts(parity_dir)
     except UserError as exc:
