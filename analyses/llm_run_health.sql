@@ -4,28 +4,28 @@ with
 
 stages as (
     select 'market_analysis' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_market_analysis') }}
+    from {{ python_model('llm_market_analysis') }}
     union all
     select 'signal_generation' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_signal_generation') }}
+    from {{ python_model('llm_signal_generation') }}
     union all
     select 'risk_assessment' as stage, model, status, latency_ms, prompt_tokens, completion_tokens, attempts
-    from {{ ref('llm_risk_assessment') }}
+    from {{ python_model('llm_risk_assessment') }}
 )
 
 select
     stage,
     model,
-    count(*)                                           as calls,
-    count(*) filter (where status = 'ok')              as ok,
-    count(*) filter (where status = 'invalid_output')  as invalid_output,
-    count(*) filter (where status = 'timeout')         as timeout,
-    count(*) filter (where status = 'llm_unavailable') as llm_unavailable,
-    avg(attempts)                                      as mean_attempts,
-    quantile_cont(latency_ms, 0.5)                     as latency_ms_p50,
-    quantile_cont(latency_ms, 0.95)                    as latency_ms_p95,
-    sum(prompt_tokens)                                 as prompt_tokens,
-    sum(completion_tokens)                             as completion_tokens
+    count(*)                                                 as calls,
+    count(*) filter (where status = 'ok')                    as ok,
+    count(*) filter (where status = 'invalid_output')        as invalid_output,
+    count(*) filter (where status = 'timeout')               as timeout,
+    count(*) filter (where status = 'llm_unavailable')       as llm_unavailable,
+    avg(attempts)                                            as mean_attempts,
+    percentile_cont(0.5) within group (order by latency_ms)  as latency_ms_p50,
+    percentile_cont(0.95) within group (order by latency_ms) as latency_ms_p95,
+    sum(prompt_tokens)                                       as prompt_tokens,
+    sum(completion_tokens)                                   as completion_tokens
 from stages
 group by stage, model
 order by stage, model

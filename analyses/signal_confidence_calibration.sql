@@ -26,8 +26,8 @@ select
     (confidence_bucket + 1) / {{ var('analysis_confidence_buckets') }}     as bucket_upper_bound,
     count(*)                                                               as decided_signals,
     avg(confidence)                                                        as mean_confidence,
-    avg(case when outcome = 'hit' then 1.0 else 0.0 end)                   as hit_rate,
-    avg(case when outcome = 'hit' then 1.0 else 0.0 end) - avg(confidence) as calibration_gap,
+    avg(case when outcome = 'hit' then 1e0 else 0e0 end)                   as hit_rate,
+    avg(case when outcome = 'hit' then 1e0 else 0e0 end) - avg(confidence) as calibration_gap,
     avg(signal_return)                                                     as mean_signal_return
 from bucketed
 group by strategy, confidence_bucket

@@ -4,8 +4,15 @@
   always hold the same rows.
   Usage: post_hook="{{ export_parquet('training/mart_dataset_splits', ['ticker', 'split']) }}"
   (export_marts calls it with relation= for every mart at the end of a run.)
+  On Spark the copy goes to $WAREHOUSE_DIR/spark/<subdir>/, a folder of Parquet part files written by
+  Spark itself (INSERT OVERWRITE DIRECTORY, not partitioned; the Spark tables themselves are Parquet
+  too), so a Spark build beside a DuckDB build never overwrites DuckDB's files.
 -#}
 {% macro export_parquet(subdir, partition_by=none, relation=none) -%}
+{{ return(adapter.dispatch('export_parquet')(subdir, partition_by, relation)) }}
+{%- endmacro %}
+
+{% macro default__export_parquet(subdir, partition_by, relation) -%}
 {%- set source_relation = relation or this -%}
 {%- set target_path = warehouse_dir() ~ '/' ~ subdir -%}
 {%- if partition_by -%}
@@ -14,4 +21,9 @@ copy (select * from {{ source_relation }}) to '{{ target_path }}'
 {%- else -%}
 copy (select * from {{ source_relation }}) to '{{ target_path }}.parquet' (format parquet)
 {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__export_parquet(subdir, partition_by, relation) -%}
+insert overwrite directory '{{ warehouse_dir() ~ '/spark/' ~ subdir }}' using parquet
+select * from {{ relation or this }}
 {%- endmacro %}

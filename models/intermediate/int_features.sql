@@ -61,9 +61,9 @@ select
     sma_long,
     case
         when rsi_average_gain is null then null
-        when rsi_average_loss = 0 and rsi_average_gain = 0 then 50.0
-        when rsi_average_loss = 0 then 100.0
-        else 100.0 - 100.0 / (1.0 + rsi_average_gain / rsi_average_loss)
+        when rsi_average_loss = 0 and rsi_average_gain = 0 then 50e0
+        when rsi_average_loss = 0 then 100e0
+        else 100e0 - 100e0 / (1e0 + rsi_average_gain / rsi_average_loss)
     end                                                                   as rsi,
     case when zscore_rows >= {{ var('zscore_min_periods') }} and zscore_std_price > 0
          then (adj_close - zscore_mean_price) / zscore_std_price end      as adj_close_zscore,

@@ -6,10 +6,10 @@ with
 clean_prices as (
     select
         ticker,
-        min(date)             as first_clean_date,
-        max(date)             as last_clean_date,
-        count(*)              as clean_rows,
-        arg_max(source, date) as source
+        min(date)            as first_clean_date,
+        max(date)            as last_clean_date,
+        count(*)             as clean_rows,
+        max_by(source, date) as source
     from {{ ref('int_prices_clean') }}
     group by ticker
 ),
@@ -34,8 +34,8 @@ loaded_signals as (
 external_signals as (
     select
         ticker,
-        count(*)                                              as external_signals,
-        string_agg(distinct strategy, ', ' order by strategy) as external_strategies
+        count(*)                                     as external_signals,
+        {{ distinct_string_list('strategy', ', ') }} as external_strategies
     from loaded_signals
     group by ticker
 ),

@@ -40,7 +40,8 @@ with_boundaries as (
 
 {% if var('use_cv') %}
 folds as (
-    select range as fold from range(1, {{ var('cv_folds') }} + 1)
+    select fold
+    from (values {% for fold in range(1, var('cv_folds') + 1) %}({{ fold }}){{ ', ' if not loop.last }}{% endfor %}) as fold_numbers (fold)
 ),
 
 development_folds as (
@@ -56,7 +57,7 @@ development_folds as (
 
 assigned as (
     select
-        * exclude (block_size),
+        *,
         case
             when calendar_index <= fold * block_size then 'train'
             when fold = {{ var('cv_folds') }} or calendar_index <= (fold + 1) * block_size then 'validation'
@@ -66,7 +67,7 @@ assigned as (
        or fold = {{ var('cv_folds') }}
        or calendar_index <= (fold + 1) * block_size
     union all
-    select *, null as fold, 'test' as split
+    select *, null as fold, null as block_size, 'test' as split
     from with_boundaries
     where calendar_index > validation_end_index
 )

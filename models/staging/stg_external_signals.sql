@@ -3,15 +3,15 @@
 -- or without prices: the backtest leaves them out (int_universe), dim_tickers and the loader's
 -- warning say so.
 select
-    cast(load_id as varchar)         as load_id,
-    cast(name as varchar)            as name,
-    cast(source_row as integer)      as source_row,
-    cast(source_location as varchar) as source_location,
-    cast(ticker as varchar)          as ticker,
-    cast(signal_date as date)        as signal_date,
-    cast(date_as_written as varchar) as date_as_written,
-    cast(action as varchar)          as action,
-    cast(confidence as double)       as confidence,
-    cast(model as varchar)           as model,
-    cast(rationale as varchar)       as rationale
+    cast(load_id as string)         as load_id,
+    cast(name as string)            as name,
+    cast(source_row as integer)     as source_row,
+    cast(source_location as string) as source_location,
+    cast(ticker as string)          as ticker,
+    cast(signal_date as date)       as signal_date,
+    cast(date_as_written as string) as date_as_written,
+    cast(action as string)          as action,
+    cast(confidence as double)      as confidence,
+    cast(model as string)           as model,
+    cast(rationale as string)       as rationale
 from {{ source('raw', 'signals') }}

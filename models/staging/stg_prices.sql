@@ -26,7 +26,7 @@ deduplicated as (
 
 adjusted as (
     select
-        cast(ticker as varchar)                        as ticker,
+        cast(ticker as string)                         as ticker,
         cast(date as date)                             as date,
         case when close > 0 then adj_close / close end as adjustment_factor,
         cast(open as double)                           as raw_open,

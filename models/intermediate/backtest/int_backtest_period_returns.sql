@@ -21,7 +21,7 @@ short_days as (
         backtest_id,
         ticker,
         first_day_number,
-        unnest(range(first_day_number + 1, last_day_number + 1)) as trading_day_number
+        {{ integer_range('first_day_number + 1', 'last_day_number') }} as trading_day_number
     from periods
     where position < 0
 ),
@@ -31,7 +31,7 @@ short_growth as (
     select
         short_days.backtest_id,
         short_days.first_day_number,
-        product(greatest(1 - coalesce(prices.daily_return, 0.0), 0.0)) as growth_after_first_day
+        {{ product_of('greatest(1 - coalesce(prices.daily_return, 0e0), 0e0)') }} as growth_after_first_day
     from short_days
     inner join {{ ref('int_prices_clean') }} as prices
         on short_days.ticker = prices.ticker
@@ -45,15 +45,15 @@ priced_periods as (
         periods.*,
         first_day.date                                                            as first_date,
         first_day.adj_close                                                       as first_adj_close,
-        coalesce(first_day.daily_return, 0.0)                                     as first_day_return,
+        coalesce(first_day.daily_return, 0e0)                                     as first_day_return,
         last_day.date                                                             as last_date,
         last_day.adj_close                                                        as last_adj_close,
-        periods.position * coalesce(first_day.daily_return, 0.0)
+        periods.position * coalesce(first_day.daily_return, 0e0)
             + (1 - abs(periods.position)) * {{ daily_risk_free_rate() }}          as first_day_gross_return,
         case when periods.position <> periods.previous_position
-             then {{ cost_rate() }} * abs(periods.position) else 0.0 end          as opening_cost,
+             then {{ cost_rate() }} * abs(periods.position) else 0e0 end          as opening_cost,
         case when periods.position <> periods.previous_position
-             then {{ cost_rate() }} * abs(periods.previous_position) else 0.0 end as closing_cost
+             then {{ cost_rate() }} * abs(periods.previous_position) else 0e0 end as closing_cost
     from periods
     inner join {{ ref('int_prices_clean') }} as first_day
         on periods.ticker = first_day.ticker
@@ -67,7 +67,7 @@ grown as (
     select
         priced_periods.*,
         -- an account cannot lose more than everything
-        greatest(priced_periods.first_day_gross_return - priced_periods.opening_cost - priced_periods.closing_cost, -1.0)
+        greatest(priced_periods.first_day_gross_return - priced_periods.opening_cost - priced_periods.closing_cost, -1e0)
                                                                                       as first_day_strategy_return,
         case
             when priced_periods.position > 0
@@ -75,7 +75,7 @@ grown as (
             when priced_periods.position = 0
                 then power(1 + {{ daily_risk_free_rate() }}, priced_periods.last_day_number - priced_periods.first_day_number)
             -- a one-day short period has no day after its first
-            else coalesce(short_growth.growth_after_first_day, 1.0)
+            else coalesce(short_growth.growth_after_first_day, 1e0)
         end as growth_after_first_day
     from priced_periods
     left join short_growth
@@ -104,9 +104,10 @@ select
     1 + first_day_strategy_return                            as first_day_growth,
     growth_after_first_day,
     (1 + first_day_strategy_return) * growth_after_first_day as period_growth,
-    {{ capital }} * coalesce(product((1 + first_day_strategy_return) * growth_after_first_day) over (
-        partition by backtest_id order by first_day_number rows between unbounded preceding and 1 preceding
-    ), 1.0)                                                  as equity_before,
+    {{ capital }} * coalesce({{ running_product(
+        '(1 + first_day_strategy_return) * growth_after_first_day',
+        '(partition by backtest_id order by first_day_number rows between unbounded preceding and 1 preceding)'
+    ) }}, 1e0)                                               as equity_before,
     -- buy-and-hold over the backtest's window: initial_capital x adj_close / this price (the close
     -- before the window's first day, i.e. the first day's price over 1 + its return)
     first_value(first_adj_close / (1 + first_day_return)) over (

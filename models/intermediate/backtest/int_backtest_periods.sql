@@ -55,7 +55,7 @@ window_starts as (
         strategy,
         ticker,
         min(effective_day_number) as effective_day_number,
-        cast(null as varchar)     as signal_id,
+        cast(null as string)      as signal_id,
         0                         as position,
         false                     as is_decision
     from signals_in_effect
@@ -63,9 +63,9 @@ window_starts as (
 ),
 
 candidate_starts as (
-    select *, true as is_decision from decisions
-    union all by name
-    select * from window_starts
+    select strategy, ticker, effective_day_number, signal_id, position, true as is_decision from decisions
+    union all
+    select strategy, ticker, effective_day_number, signal_id, position, is_decision from window_starts
 ),
 
 period_starts as (

@@ -67,13 +67,13 @@ weighted as (
         strategy_days.tickers_in_market,
         strategy_days.position_cap,
         case when positions.position <> 0
-             then sign(positions.position) * least(1.0 / strategy_days.tickers_in_market, strategy_days.position_cap)
-             else 0.0 end                                       as weight,
+             then sign(positions.position) * least(1e0 / strategy_days.tickers_in_market, strategy_days.position_cap)
+             else 0e0 end                                       as weight,
         case when positions.previous_position <> 0
              then sign(positions.previous_position)
-                  * least(1.0 / previous_days.tickers_in_market, previous_days.position_cap)
-             else 0.0 end                                       as previous_weight,
-        least(1.0 / strategy_days.tickers_in_window, {{ cap }}) as buy_hold_weight
+                  * least(1e0 / previous_days.tickers_in_market, previous_days.position_cap)
+             else 0e0 end                                       as previous_weight,
+        least(1e0 / strategy_days.tickers_in_window, {{ cap }}) as buy_hold_weight
     from positions
     inner join strategy_days
         on positions.strategy = strategy_days.strategy
@@ -119,8 +119,8 @@ daily_returns as (
 compounded as (
     select
         *,
-        {{ capital }} * product(1 + strategy_return) over running as equity,
-        {{ capital }} * product(1 + buy_hold_return) over running as buy_hold_equity
+        {{ capital }} * {{ running_product('1 + strategy_return', 'running') }} as equity,
+        {{ capital }} * {{ running_product('1 + buy_hold_return', 'running') }} as buy_hold_equity
     from daily_returns
     window running as (partition by strategy order by date rows between unbounded preceding and current row)
 )

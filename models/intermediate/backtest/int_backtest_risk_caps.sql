@@ -12,7 +12,7 @@ valid_assessments as (
         model,
         decision_date,
         max_position_size
-    from {{ ref('llm_risk_assessment') }}
+    from {{ python_model('llm_risk_assessment') }}
     where status = 'ok'
       and max_position_size is not null
 )

@@ -15,7 +15,7 @@ period_returns as (
 ),
 
 long_or_flat_periods as (
-    select *, unnest(range(first_day_number, last_day_number + 1)) as trading_day_number
+    select *, {{ integer_range('first_day_number', 'last_day_number') }} as trading_day_number
     from period_returns
     where position >= 0
 ),
@@ -27,13 +27,13 @@ long_or_flat_days as (
         prices.date,
         prices.previous_date,
         prices.adj_close,
-        coalesce(prices.daily_return, 0.0)                                    as daily_return,
+        coalesce(prices.daily_return, 0e0)                                    as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.previous_position else periods.position end         as previous_position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.first_day_strategy_return
-             else periods.position * coalesce(prices.daily_return, 0.0)
+             else periods.position * coalesce(prices.daily_return, 0e0)
                   + (1 - periods.position) * {{ daily_risk_free_rate() }} end as strategy_return,
         periods.equity_before * periods.first_day_growth * case
             when periods.position > 0 then prices.adj_close / periods.first_adj_close
@@ -46,7 +46,7 @@ long_or_flat_days as (
 ),
 
 short_periods as (
-    select *, unnest(range(first_day_number, last_day_number + 1)) as trading_day_number
+    select *, {{ integer_range('first_day_number', 'last_day_number') }} as trading_day_number
     from period_returns
     where position < 0
 ),
@@ -59,14 +59,14 @@ short_day_returns as (
         prices.date,
         prices.previous_date,
         prices.adj_close,
-        coalesce(prices.daily_return, 0.0)                                as daily_return,
+        coalesce(prices.daily_return, 0e0)                                as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.previous_position else periods.position end     as previous_position,
         -- an account cannot lose more than everything (a short whose stock more than doubles in a day)
         case when prices.trading_day_number = periods.first_day_number
              then periods.first_day_strategy_return
-             else greatest(-coalesce(prices.daily_return, 0.0), -1.0) end as strategy_return
+             else greatest(-coalesce(prices.daily_return, 0e0), -1e0) end as strategy_return
     from short_periods as periods
     inner join {{ ref('int_prices_clean') }} as prices
         on periods.ticker = prices.ticker
@@ -83,9 +83,10 @@ short_days as (
         position,
         previous_position,
         strategy_return,
-        equity_before * product(1 + strategy_return) over (
-            partition by backtest_id, first_day_number order by date rows between unbounded preceding and current row
-        ) as equity
+        equity_before * {{ running_product(
+            '1 + strategy_return',
+            '(partition by backtest_id, first_day_number order by date rows between unbounded preceding and current row)'
+        ) }} as equity
     from short_day_returns
 ),
 

@@ -17,12 +17,12 @@ held_periods as (
         strategy,
         ticker,
         trade_number,
-        min(first_date)                                                               as entry_date,
-        max(last_date)                                                                as last_held_date,
-        sum(last_day_number - first_day_number + 1)                                   as holding_days,
-        any_value(position)                                                           as direction,
+        min(first_date)                                                                          as entry_date,
+        max(last_date)                                                                           as last_held_date,
+        sum(last_day_number - first_day_number + 1)                                              as holding_days,
+        any_value(position)                                                                      as direction,
         -- the closing cost of the trade before (on a flip's first day) is not this trade's
-        product((1 + first_day_gross_return - opening_cost) * growth_after_first_day) as held_growth
+        {{ product_of('(1 + first_day_gross_return - opening_cost) * growth_after_first_day') }} as held_growth
     from period_returns
     where trade_number is not null
     group by strategy, ticker, trade_number
@@ -49,7 +49,7 @@ select
     held_periods.last_held_date,
     held_periods.holding_days,
     exits.exit_date is null                                                as is_open,
-    held_periods.held_growth * (1 - coalesce(exits.closing_cost, 0.0)) - 1 as trade_return
+    held_periods.held_growth * (1 - coalesce(exits.closing_cost, 0e0)) - 1 as trade_return
 from held_periods
 left join exits
     on held_periods.strategy = exits.strategy

@@ -31,7 +31,7 @@ trailing_stats as (
         clean_prices.adj_close,
         clean_prices.raw_close / clean_prices.adj_close                               as price_scale,
         count(*) over by_ticker_all                                                   as history_days,
-        list(clean_prices.adj_close) over recent_window                               as recent_adj_closes,
+        array_agg(clean_prices.adj_close) over recent_window                          as recent_adj_closes,
         clean_prices.daily_return                                                     as return_1d,
         clean_prices.adj_close / lag(clean_prices.adj_close, 5) over by_ticker - 1    as return_5d,
         clean_prices.adj_close / lag(clean_prices.adj_close, 20) over by_ticker - 1   as return_20d,
@@ -106,10 +106,9 @@ select
     labelled_decisions.decision_day,
     trailing_stats.history_days,
     round(trailing_stats.raw_close, 4)                         as close,
-    -- c is the lambda's own parameter, not a column
-    list_transform(
-        trailing_stats.recent_adj_closes, lambda c: round(c * trailing_stats.price_scale, 2)  -- noqa: RF02
-    )                                                          as recent_closes,
+    -- c is the element of the list (list_map: DuckDB's lambda, Spark's transform), not a column
+    {{ list_map('trailing_stats.recent_adj_closes', 'c', 'round(c * trailing_stats.price_scale, 2)') }}
+                                                               as recent_closes,
     trailing_stats.return_1d,
     trailing_stats.return_5d,
     trailing_stats.return_20d,

@@ -5,7 +5,7 @@ with
 
 signal_rows as (
     select model, status, attempts, latency_ms, completion_tokens
-    from {{ ref('llm_signal_generation') }}
+    from {{ python_model('llm_signal_generation') }}
 ),
 
 answered as (
@@ -18,7 +18,7 @@ answered as (
 throughput as (
     select
         model,
-        sum(completion_tokens) / nullif(sum(latency_ms) / 1000.0, 0) as completion_tokens_per_second
+        sum(completion_tokens) / nullif(sum(latency_ms) / 1000e0, 0) as completion_tokens_per_second
     from answered
     group by model
 ),

@@ -13,7 +13,7 @@ ok_signals as (
         decision_date as signal_date,
         action,
         confidence
-    from {{ ref('llm_signal_generation') }}
+    from {{ python_model('llm_signal_generation') }}
     where status = 'ok'
 )
 

@@ -21,12 +21,12 @@ signal_sources as (
 
 typed_signals as (
     select
-        cast(strategy as varchar)      as strategy,
-        cast(model as varchar)         as model,
-        cast(ticker as varchar)        as ticker,
-        cast(signal_date as date)      as signal_date,
-        upper(cast(action as varchar)) as action,
-        cast(confidence as double)     as confidence
+        cast(strategy as string)      as strategy,
+        cast(model as string)         as model,
+        cast(ticker as string)        as ticker,
+        cast(signal_date as date)     as signal_date,
+        upper(cast(action as string)) as action,
+        cast(confidence as double)    as confidence
     from signal_sources
 ),
 
@@ -36,7 +36,7 @@ trading_days as (
 )
 
 select
-    typed_signals.ticker || '_' || strftime(typed_signals.signal_date, '%Y-%m-%d') || '_'
+    typed_signals.ticker || '_' || cast(typed_signals.signal_date as string) || '_'
     || typed_signals.action || '@' || typed_signals.strategy as signal_id,
     typed_signals.strategy,
     typed_signals.model,
@@ -48,6 +48,4 @@ select
     trading_days.date                                        as base_date,
     trading_days.trading_day_number                          as base_day_number
 from typed_signals
-asof left join trading_days
-    on typed_signals.ticker = trading_days.ticker
-   and typed_signals.signal_date >= trading_days.date
+{{ last_row_on_or_before_join('typed_signals', 'trading_days', 'ticker', 'signal_date', 'date') }}

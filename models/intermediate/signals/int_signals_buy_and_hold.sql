@@ -6,5 +6,5 @@ select
     ticker,
     first_date     as signal_date,
     'BUY'          as action,
-    1.0            as confidence
+    1e0            as confidence
 from {{ ref('int_universe') }}

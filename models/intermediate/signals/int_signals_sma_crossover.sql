@@ -48,7 +48,7 @@ select
     ticker,
     date                                                 as signal_date,
     case when spread_sign > 0 then 'BUY' else 'SELL' end as action,
-    1.0                                                  as confidence
+    1e0                                                  as confidence
 from crossings
 where (spread_sign > 0 and previous_spread_sign <= 0)
    or (spread_sign < 0 and previous_spread_sign >= 0)

@@ -11,7 +11,7 @@ outcomes as (
 decided as (
     select
         *,
-        case when outcome = 'hit' then 1.0 else 0.0 end as hit_indicator
+        case when outcome = 'hit' then 1e0 else 0e0 end as hit_indicator
     from outcomes
     where outcome in ('hit', 'miss')
 ),
@@ -38,9 +38,9 @@ all_signal_stats as (
         case when min(model) = max(model) and min(model) <> strategy then min(model) end as model,
         count(*)                                                                         as all_signals,
         count(*) filter (where outcome = 'pending')                                      as pending_signals,
-        avg(case when action = 'BUY' then 1.0 else 0.0 end)                              as buy_share,
-        avg(case when action = 'SELL' then 1.0 else 0.0 end)                             as sell_share,
-        avg(case when action = 'HOLD' then 1.0 else 0.0 end)                             as hold_share,
+        avg(case when action = 'BUY' then 1e0 else 0e0 end)                              as buy_share,
+        avg(case when action = 'SELL' then 1e0 else 0e0 end)                             as sell_share,
+        avg(case when action = 'HOLD' then 1e0 else 0e0 end)                             as hold_share,
         avg(confidence)                                                                  as mean_confidence
     from outcomes
     group by strategy
@@ -53,11 +53,11 @@ select
     all_signal_stats.pending_signals,
     coalesce(decided_stats.signals, 0)                   as signals,
     coalesce(decided_stats.hits, 0)                      as hits,
-    decided_stats.hits * 1.0 / decided_stats.signals     as hit_rate,
-    decided_stats.up_moves * 1.0 / decided_stats.signals as base_hit_rate,
+    decided_stats.hits * 1e0 / decided_stats.signals     as hit_rate,
+    decided_stats.up_moves * 1e0 / decided_stats.signals as base_hit_rate,
     (decided_stats.decided_buys * decided_stats.up_moves
      + decided_stats.decided_sells * decided_stats.down_moves
-     + decided_stats.decided_holds * decided_stats.flat_moves) * 1.0
+     + decided_stats.decided_holds * decided_stats.flat_moves) * 1e0
     / (decided_stats.signals * decided_stats.signals)    as matched_base_hit_rate,
     coalesce(decided_stats.up_moves, 0)                  as up_moves,
     coalesce(decided_stats.down_moves, 0)                as down_moves,

@@ -12,7 +12,7 @@ summary as (
 ),
 
 scorecard as (
-    select strategy, verdict from {{ ref('mart_strategy_scorecard') }}
+    select strategy, verdict from {{ python_model('mart_strategy_scorecard') }}
 )
 
 select

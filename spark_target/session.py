@@ -1,0 +1,85 @@
+"""The Spark session the ``spark`` output of profiles.yml describes, for the jobs that run beside dbt.
+
+dbt-spark's ``method: session`` opens ``SparkSession.builder.enableHiveSupport()`` with the output's
+``server_side_parameters``; :func:`spark_session` opens the same one (same warehouse folder, same
+Derby metastore), so tables registered here are the tables dbt reads. The profile stays the one
+place those settings are written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import jinja2
+import yaml
+
+from warehouse_core.errors import UserError
+from warehouse_core.project import PROJECT_DIR
+
+JAVA_PACKAGE = "openjdk-17-jre-headless"
+SPARK_OUTPUT = "spark"
+
+
+def require_java() -> None:
+    """Raise a one-line UserError naming the Debian package when no Java runtime is found."""
+    java = (
+        shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get("JAVA_HOME") else None
+    )
+    java = java or shutil.which("java")
+    if java is None or subprocess.run([java, "-version"], capture_output=True, check=False).returncode != 0:
+        raise UserError(
+            f"Spark needs Java 17: install it (Debian/Ubuntu: apt-get install {JAVA_PACKAGE}) or set JAVA_HOME"
+        )
+
+
+def _env_var(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise UserError(f"profiles.yml needs the environment variable {name}")
+    return value
+
+
+def spark_conf() -> dict[str, str]:
+    """The ``server_side_parameters`` of the ``spark`` output, rendered as dbt renders them."""
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    output: dict[str, Any] = next(iter(profile.values()))["outputs"][SPARK_OUTPUT]
+    render = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return {
+        key: render.from_string(str(value)).render(env_var=_env_var)
+        for key, value in output["server_side_parameters"].items()
+    }
+
+
+def spark_session() -> Any:
+    """Open (or return) this process's Spark session, configured like dbt's."""
+    require_java()
+    # pyspark 4.3 warns on import that it does not fully support pandas 3; these jobs hand rows
+    # over as Python values (Row.asDict), never through pyspark's pandas conversion.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in spark_conf().items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def main() -> int:
+    """``python -m spark_target.session``: exit 0 when Java is found, else one line and exit 2."""
+    try:
+        require_java()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
