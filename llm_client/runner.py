@@ -342,8 +342,9 @@ def _ask_pending(
             stats.count_call(outcome, host.url)
             if outcome.status != "ok":
                 logger.info("%s: %s for %s: %s", spec.name, outcome.status, request.keys, outcome.error)
-            progress.advance()
         _store(spec, [request for request, _, _ in results], settings, route.info, cache)
+        for _ in results:  # counted once stored: "n calls done" means n answers a kill cannot lose
+            progress.advance()
 
     try:
         ask = _asker(spec, settings, route.info)
