@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         register(session, tables)
         session.stop()
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("error: %s", exc)
         return 2
     return 0
 

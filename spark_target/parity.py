@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             run_steps(parity_dir)
         results = compare_marts(parity_dir)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("error: %s", exc)
         return 2
     for result in results:
         print(result.line())

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             run_scorecard(session, args.manifest)
         session.stop()
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("error: %s", exc)
         return 2
     return 0
 

@@ -8,6 +8,7 @@ place those settings are written.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ import yaml
 
 from warehouse_core.errors import UserError
 from warehouse_core.project import PROJECT_DIR
+
+logger = logging.getLogger(__name__)
 
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 SPARK_OUTPUT = "spark"
@@ -76,7 +79,7 @@ def main() -> int:
     try:
         require_java()
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("error: %s", exc)
         return 2
     return 0
 
