@@ -2,7 +2,8 @@
 
 Starts the embedded Ollama server on a free loopback port (or uses ``--host``), sends N
 ``/api/chat`` requests with a pydantic JSON schema as ``format`` through the official ``ollama``
-client, and prints latency, calls/s, generation speed (eval_count / eval_duration), prompt speed,
+client, ``--in-flight`` at a time (default: var ``llm_concurrency``, what the LLM stages send), and
+prints latency, calls/s (calls over the phase's wall time), generation speed (eval_count / eval_duration), prompt speed,
 schema validity and the server's peak memory. With ``--contention`` (the default) it does so three
 times in one run: idle, beside one and beside two busy loops it starts and stops itself, and
 prints the throughput ratios against idle (targets: >= 1/2 with one, >= 1/3 with two), next to
@@ -22,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +35,7 @@ import ollama
 
 from benchmarks.cpu_load import busy_loops
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
+from warehouse_core.project import project_vars
 
 logger = logging.getLogger("benchmarks.embedded_model_speed")
 
@@ -76,40 +79,42 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
-def run(host: str, model: str, calls: int, warmup: int) -> list[dict[str, float]]:
-    """Send ``warmup + calls`` greedy schema-constrained chats; return per-call measurements."""
+def ask(client: ollama.Client, model: str, index: int) -> dict[str, float]:
+    """One greedy schema-constrained chat; its measurements."""
+    started = time.perf_counter()
+    answer = client.chat(
+        model=model,
+        messages=prompt_for(index),
+        format=Signal.model_json_schema(),
+        options={"temperature": 0, "seed": 42, "num_predict": 256},
+        stream=False,
+    )
+    latency = time.perf_counter() - started
+    try:
+        Signal.model_validate_json(answer.message.content or "")
+        valid = 1.0
+    except ValidationError:
+        valid = 0.0
+    logger.debug("call %d: %.3f s, %s", index, latency, answer.message.content)
+    return {
+        "latency_s": latency,
+        "eval_count": float(answer.eval_count or 0),
+        "eval_s": (answer.eval_duration or 0) / 1e9,
+        "prompt_count": float(answer.prompt_eval_count or 0),
+        "prompt_s": (answer.prompt_eval_duration or 0) / 1e9,
+        "valid": valid,
+    }
+
+
+def run(host: str, model: str, calls: int, warmup: int, in_flight: int) -> tuple[list[dict[str, float]], float]:
+    """Send ``warmup`` unmeasured calls, then ``calls`` calls ``in_flight`` at a time; return the
+    measured calls and their wall seconds."""
     client = ollama.Client(host=host)
-    schema = Signal.model_json_schema()
-    rows: list[dict[str, float]] = []
-    for index in range(warmup + calls):
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        list(pool.map(lambda index: ask(client, model, index), range(warmup)))
         started = time.perf_counter()
-        answer = client.chat(
-            model=model,
-            messages=prompt_for(index),
-            format=schema,
-            options={"temperature": 0, "seed": 42, "num_predict": 256},
-            stream=False,
-        )
-        latency = time.perf_counter() - started
-        try:
-            Signal.model_validate_json(answer.message.content or "")
-            valid = 1.0
-        except ValidationError:
-            valid = 0.0
-        if index < warmup:
-            continue
-        rows.append(
-            {
-                "latency_s": latency,
-                "eval_count": float(answer.eval_count or 0),
-                "eval_s": (answer.eval_duration or 0) / 1e9,
-                "prompt_count": float(answer.prompt_eval_count or 0),
-                "prompt_s": (answer.prompt_eval_duration or 0) / 1e9,
-                "valid": valid,
-            }
-        )
-        logger.debug("call %d: %.3f s, %s", index, latency, answer.message.content)
-    return rows
+        rows = list(pool.map(lambda index: ask(client, model, index), range(warmup, warmup + calls)))
+        return rows, time.perf_counter() - started
 
 
 def reference_seconds() -> float:
@@ -119,13 +124,13 @@ def reference_seconds() -> float:
     return time.perf_counter() - started
 
 
-def summarize(rows: list[dict[str, float]], reference_s: float) -> dict[str, float]:
+def summarize(rows: list[dict[str, float]], wall_s: float, reference_s: float) -> dict[str, float]:
     """Throughput figures of one phase."""
     latencies = sorted(row["latency_s"] for row in rows)
     return {
         "reference_s": reference_s,
         "calls": len(rows),
-        "calls_per_s": len(rows) / sum(latencies),
+        "calls_per_s": len(rows) / wall_s,
         "latency_mean": statistics.mean(latencies),
         "latency_p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
         "gen_tps": sum(r["eval_count"] for r in rows) / sum(r["eval_s"] for r in rows),
@@ -175,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit code (1 when a ratio misses its target)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10, help="measured calls per phase (default 10)")
-    parser.add_argument("--warmup", type=int, default=1, help="unmeasured calls first (default 1)")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured calls first (default 2)")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=int(project_vars()["llm_concurrency"]),
+        help="requests sent at once (default: var llm_concurrency, as the LLM stages)",
+    )
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="busy loops per phase (default 0 1 2)")
     parser.add_argument("--model", default=EMBEDDED_MODEL_NAME, help=f"model to call (default {EMBEDDED_MODEL_NAME})")
     parser.add_argument("--host", default=None, help="use this Ollama server instead of starting one")
@@ -192,14 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         handle = start_on_free_port(extra_args=args.server_args.split())
         print(f"server ready in {time.perf_counter() - started:.2f} s (process start, checks, default model load)")
         host = handle.host
+    print(f"{args.in_flight} requests in flight")
     phases: dict[int, dict[str, float]] = {}
     try:
         for index, busy in enumerate(args.busy):
             with busy_loops(busy):
                 time.sleep(0.5 if busy else 0.0)  # let the loops reach full speed
                 reference_s = reference_seconds()
-                rows = run(host, args.model, args.calls, args.warmup if index == 0 else 0)
-                phases[busy] = summarize(rows, (reference_s + reference_seconds()) / 2)
+                rows, wall_s = run(host, args.model, args.calls, args.warmup if index == 0 else 0, args.in_flight)
+                phases[busy] = summarize(rows, wall_s, (reference_s + reference_seconds()) / 2)
             print_phase(busy, phases[busy])
         rss = peak_rss_mib(handle.pid) if handle is not None else None
     finally:

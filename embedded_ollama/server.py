@@ -1,7 +1,7 @@
 """The HTTP side: Ollama's routes on a stdlib ``ThreadingHTTPServer``.
 
-Each connection gets a thread; generation itself is serialized by the
-:class:`~embedded_ollama.model.Engine` lock. Streaming answers are NDJSON sent
+Each connection gets a thread; a generation waits for a free copy of the model
+(:class:`~embedded_ollama.model.Engine`, ``--num-parallel`` copies). Streaming answers are NDJSON sent
 with chunked transfer encoding (HTTP/1.1 keep-alive works for both kinds).
 """
 
@@ -375,14 +375,14 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         app = self.server.app
         tally = GenerationTally(llama.kind)
         try:
-            result, lock_wait = app.generate(engine, llama)
+            result, copy_wait = app.generate(engine, llama)
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
         if result is None or "error" in result:
             raise protocol.error_from_llama(result or {})
         tally.add_result(result)
         app.check_output(llama, tally)
-        metrics = tally.metrics(time.perf_counter() - reply.started, waited + lock_wait)
+        metrics = tally.metrics(time.perf_counter() - reply.started, waited + copy_wait)
         self._send_json(HTTPStatus.OK, reply.build_final(reply.model, tally.text, tally.done_reason, metrics))
 
     def _stream_answer(self, engine: Engine, llama: LlamaRequest, reply: _Reply, waited: float) -> None:
@@ -409,9 +409,9 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
                 failure.append(ApiError(500, f"internal error: {exc}"))
                 return True
 
-        lock_wait = 0.0
+        copy_wait = 0.0
         try:
-            _, lock_wait = app.generate(engine, llama, on_chunk)
+            _, copy_wait = app.generate(engine, llama, on_chunk)
         except ValueError as exc:
             failure.append(ApiError(400, str(exc)))
         if client_gone:
@@ -425,7 +425,7 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             out.close()
             return
         app.check_output(llama, tally)
-        metrics = tally.metrics(time.perf_counter() - reply.started, waited + lock_wait)
+        metrics = tally.metrics(time.perf_counter() - reply.started, waited + copy_wait)
         out.write(reply.build_final(reply.model, "", tally.done_reason, metrics))
         out.close()
 

@@ -20,6 +20,15 @@ from embedded_ollama import EmbeddedHandle, start_on_free_port  # noqa: E402
 from embedded_ollama.catalog import SMOLLM2_Q8_0, default_models_dir  # noqa: E402
 from embedded_ollama.install import prepare_default_model  # noqa: E402
 
+SERVER_COPIES = 2
+"""Requests the test server runs at once (``--num-parallel``)."""
+
+
+@pytest.fixture(scope="session")
+def embedded_server_copies() -> int:
+    """Copies of the model the test server runs (requests it serves at once)."""
+    return SERVER_COPIES
+
 
 @pytest.fixture(scope="session")
 def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -38,8 +47,12 @@ def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_ollama_server(embedded_models_dir: Path) -> Iterator[EmbeddedHandle]:
-    """The embedded server, started through the launcher and stopped after the session."""
-    with start_on_free_port(extra_args=["--models-dir", str(embedded_models_dir)]) as handle:
+    """The embedded server, started through the launcher and stopped after the session.
+
+    Two copies of the model, as on any machine with two or more cores (one core gets one).
+    """
+    args = ["--models-dir", str(embedded_models_dir), "--num-parallel", str(SERVER_COPIES)]
+    with start_on_free_port(extra_args=args) as handle:
         yield handle
 
 
