@@ -85,9 +85,11 @@ BACKTEST_SELECTION = [
 ]
 # What vectorbt computes too: signals -> positions -> daily equity -> per-ticker metrics. Not the
 # portfolio (its risk caps and int_backtest_portfolio_daily), signal outcomes, the scorecard, signal
-# tracking or its snapshot, which vectorbt has no counterpart for; they are built and timed all the
-# same and printed beside the ratio.
+# tracking or its snapshot, which vectorbt has no counterpart for, nor fct_backtest_daily, the view
+# BI tools read (creating it computes nothing, and mart_backtest_summary reads the tables under it);
+# they are built and timed all the same and printed beside the ratio.
 NOT_IN_VECTORBT = (
+    "fct_backtest_daily",
     "int_backtest_risk_caps",
     "int_backtest_portfolio_daily",
     "int_signal_outcomes",

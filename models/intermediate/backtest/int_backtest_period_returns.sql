@@ -97,6 +97,7 @@ select
     trade_number,
     closed_trade_number,
     first_adj_close,
+    last_adj_close,
     first_day_gross_return,
     opening_cost,
     closing_cost,

@@ -4,7 +4,8 @@
 -- smaller cap its risk stage set in a valid assessment made before the day (int_backtest_risk_caps:
 -- an assessment at the close of t acts from t+1, like a signal). Weights are rebalanced to target every day; the transaction cost is
 -- charged on |change of target weight| per ticker (drift back to target is assumed free).
--- Positions come from int_backtest_ticker_daily, so they are known at the close of the previous day.
+-- Positions come from int_backtest_ticker_daily, so they are known at the close of the previous day;
+-- each ticker's return and previous trading day from its int_prices_clean row.
 -- buy_hold_return is the benchmark the portfolio is judged against: every ticker in the
 -- strategy's window held at the same capped equal weight, no costs. Equity and drawdown compound
 -- the portfolio's returns over its few thousand days.
@@ -13,7 +14,7 @@
 with
 
 backtests as (
-    select distinct backtest_id, strategy
+    select distinct backtest_id, strategy, ticker
     from {{ ref('int_backtest_period_returns') }}
 ),
 
@@ -21,13 +22,16 @@ positions as (
     select
         backtests.strategy,
         ticker_days.date,
-        ticker_days.previous_date,
+        prices.previous_date,
         ticker_days.position,
         ticker_days.previous_position,
-        ticker_days.daily_return
+        coalesce(prices.daily_return, 0e0) as daily_return
     from {{ ref('int_backtest_ticker_daily') }} as ticker_days
     inner join backtests
         on ticker_days.backtest_id = backtests.backtest_id
+    inner join {{ ref('int_prices_clean') }} as prices
+        on backtests.ticker = prices.ticker
+       and ticker_days.date = prices.date
 ),
 
 risk_caps as (

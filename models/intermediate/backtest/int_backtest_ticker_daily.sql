@@ -4,9 +4,10 @@
 -- times its first day's growth times the price ratio since that day (long) or the risk-free growth
 -- (flat); only short days (allow_short) compound their returns with a running product. The one
 -- running window over days is the maximum equity, for the drawdown.
--- Stored narrow: the (strategy, ticker) pair is backtest_id (names in int_backtest_period_returns),
--- and what follows from stored columns (cost, exposure change, buy-and-hold equity) is computed by
--- fct_backtest_daily, the public view over this table and the portfolio.
+-- Stored narrow, only what is computed here: the (strategy, ticker) pair is backtest_id (names in
+-- int_backtest_period_returns), the price columns stay in int_prices_clean (readers join it on
+-- ticker and date), and what follows from stored columns (cost, exposure change, buy-and-hold
+-- equity) is computed by fct_backtest_daily, the public view over this table and the portfolio.
 {%- set capital = var('initial_capital') %}
 with
 
@@ -14,20 +15,13 @@ period_returns as (
     select * from {{ ref('int_backtest_period_returns') }}
 ),
 
-long_or_flat_periods as (
-    select *, {{ integer_range('first_day_number', 'last_day_number') }} as trading_day_number
-    from period_returns
-    where position >= 0
-),
-
 long_or_flat_days as (
+    -- each period joined to its days by range: the join builds on the ~30 000 periods and streams
+    -- the prices past them (expanding the periods first builds a table of ~2.5 M rows instead).
     -- int_prices_clean is joined directly in both branches (a shared CTE would be materialised: slower)
     select
         periods.backtest_id,
         prices.date,
-        prices.previous_date,
-        prices.adj_close,
-        coalesce(prices.daily_return, 0e0)                                    as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.previous_position else periods.position end         as previous_position,
@@ -39,16 +33,11 @@ long_or_flat_days as (
             when periods.position > 0 then prices.adj_close / periods.first_adj_close
             else power(1 + {{ daily_risk_free_rate() }}, prices.trading_day_number - periods.first_day_number)
         end                                                                   as equity
-    from long_or_flat_periods as periods
+    from period_returns as periods
     inner join {{ ref('int_prices_clean') }} as prices
         on periods.ticker = prices.ticker
-       and periods.trading_day_number = prices.trading_day_number
-),
-
-short_periods as (
-    select *, {{ integer_range('first_day_number', 'last_day_number') }} as trading_day_number
-    from period_returns
-    where position < 0
+       and prices.trading_day_number between periods.first_day_number and periods.last_day_number
+    where periods.position >= 0
 ),
 
 short_day_returns as (
@@ -57,9 +46,6 @@ short_day_returns as (
         periods.first_day_number,
         periods.equity_before,
         prices.date,
-        prices.previous_date,
-        prices.adj_close,
-        coalesce(prices.daily_return, 0e0)                                as daily_return,
         periods.position,
         case when prices.trading_day_number = periods.first_day_number
              then periods.previous_position else periods.position end     as previous_position,
@@ -67,19 +53,17 @@ short_day_returns as (
         case when prices.trading_day_number = periods.first_day_number
              then periods.first_day_strategy_return
              else greatest(-coalesce(prices.daily_return, 0e0), -1e0) end as strategy_return
-    from short_periods as periods
+    from period_returns as periods
     inner join {{ ref('int_prices_clean') }} as prices
         on periods.ticker = prices.ticker
-       and periods.trading_day_number = prices.trading_day_number
+       and prices.trading_day_number between periods.first_day_number and periods.last_day_number
+    where periods.position < 0
 ),
 
 short_days as (
     select
         backtest_id,
         date,
-        previous_date,
-        adj_close,
-        daily_return,
         position,
         previous_position,
         strategy_return,
@@ -99,9 +83,6 @@ all_days as (
 select
     backtest_id,
     date,
-    previous_date,
-    adj_close,
-    daily_return,
     position,
     previous_position,
     strategy_return,

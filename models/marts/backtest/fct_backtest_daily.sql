@@ -7,7 +7,7 @@
 -- A view over the two tables that hold the days (int_backtest_ticker_daily, stored narrow, and
 -- int_backtest_portfolio_daily): the ~2.5 M rows of 500 tickers x 10 years are written once, and
 -- what follows from them row by row (names, cost, exposure change, buy-and-hold equity) is
--- computed here as they are read.
+-- computed here as they are read; the ticker's price columns are its int_prices_clean row.
 {%- set capital = var('initial_capital') %}
 with
 
@@ -22,17 +22,20 @@ ticker_days as (
         backtests.ticker,
         ticker_days.date,
         cast(ticker_days.position as double)                                          as exposure,
-        ticker_days.daily_return                                                      as buy_hold_return,
+        coalesce(prices.daily_return, 0e0)                                            as buy_hold_return,
         ticker_days.strategy_return,
         ticker_days.equity,
         ticker_days.drawdown,
-        {{ capital }} * ticker_days.adj_close / backtests.buy_hold_base_price         as buy_hold_equity,
+        {{ capital }} * prices.adj_close / backtests.buy_hold_base_price              as buy_hold_equity,
         {{ cost_rate() }} * abs(ticker_days.position - ticker_days.previous_position) as cost,
         cast(abs(ticker_days.position - ticker_days.previous_position) as double)     as exposure_change,
-        ticker_days.adj_close
+        prices.adj_close
     from {{ ref('int_backtest_ticker_daily') }} as ticker_days
     inner join backtests
         on ticker_days.backtest_id = backtests.backtest_id
+    inner join {{ ref('int_prices_clean') }} as prices
+        on backtests.ticker = prices.ticker
+       and ticker_days.date = prices.date
 ),
 
 portfolio_days as (

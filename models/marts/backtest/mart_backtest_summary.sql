@@ -10,14 +10,65 @@ benchmark_returns as (
     where is_benchmark and daily_return is not null
 ),
 
+backtests as (
+    select distinct backtest_id, strategy, ticker
+    from {{ ref('int_backtest_period_returns') }}
+),
+
+days as (
+    -- the rows of fct_backtest_daily, read from the two tables that store them: the view's price
+    -- columns (adj_close, buy_hold_return) are not needed here, and joining them costs a pass
+    select
+        backtests.strategy,
+        backtests.ticker,
+        ticker_days.date,
+        cast(ticker_days.position as double)                                      as exposure,
+        ticker_days.strategy_return,
+        ticker_days.equity,
+        ticker_days.drawdown,
+        cast(abs(ticker_days.position - ticker_days.previous_position) as double) as exposure_change
+    from {{ ref('int_backtest_ticker_daily') }} as ticker_days
+    inner join backtests
+        on ticker_days.backtest_id = backtests.backtest_id
+    union all
+    select
+        strategy,
+        {{ portfolio_ticker() }} as ticker,
+        date,
+        gross_exposure           as exposure,
+        strategy_return,
+        equity,
+        drawdown,
+        weight_change            as exposure_change
+    from {{ ref('int_backtest_portfolio_daily') }}
+),
+
+buy_hold_final_equities as (
+    -- the yardstick at the window's last close: a ticker held long (initial_capital x the last
+    -- period's last price / the close before the window), or the portfolio's capped basket
+    select
+        strategy,
+        ticker,
+        {{ capital }} * max_by(last_adj_close, first_day_number) / any_value(buy_hold_base_price) as buy_hold_final_equity
+    from {{ ref('int_backtest_period_returns') }}
+    group by strategy, ticker
+    union all
+    select
+        strategy,
+        {{ portfolio_ticker() }}      as ticker,
+        max_by(buy_hold_equity, date) as buy_hold_final_equity
+    from {{ ref('int_backtest_portfolio_daily') }}
+    group by strategy
+),
+
 daily as (
     select
-        fct_backtest_daily.*,
-        fct_backtest_daily.strategy_return - {{ daily_risk_free_rate() }} as excess_return,
+        days.*,
+        days.strategy_return - {{ daily_risk_free_rate() }}               as excess_return,
         benchmark_returns.benchmark_return - {{ daily_risk_free_rate() }} as excess_benchmark_return
-    from {{ ref('fct_backtest_daily') }} as fct_backtest_daily
+    from days
     left join benchmark_returns
-        on fct_backtest_daily.date = benchmark_returns.date
+        on days.date = benchmark_returns.date
 ),
 
 window_stats as (
@@ -29,7 +80,6 @@ window_stats as (
         max(date)                                                             as end_date,
         count(*)                                                              as trading_days,
         max_by(equity, date)                                                  as final_equity,
-        max_by(buy_hold_equity, date)                                         as buy_hold_final_equity,
         stddev_samp(strategy_return)                                          as return_std,
         avg(excess_return)                                                    as mean_excess_return,
         stddev_samp(excess_return)                                            as excess_return_std,
@@ -72,19 +122,19 @@ metrics as (
         window_stats.start_date,
         window_stats.end_date,
         window_stats.trading_days,
-        cast({{ capital }} as double)                          as initial_capital,
+        cast({{ capital }} as double)                                     as initial_capital,
         window_stats.final_equity,
-        window_stats.final_equity / {{ capital }} - 1          as total_return,
+        window_stats.final_equity / {{ capital }} - 1                     as total_return,
         power(window_stats.final_equity / {{ capital }}, {{ periods }} / window_stats.trading_days) - 1
                                                                                     as annual_return,
-        window_stats.return_std * sqrt({{ periods }})          as annual_volatility,
+        window_stats.return_std * sqrt({{ periods }})                     as annual_volatility,
         window_stats.mean_excess_return / nullif(window_stats.excess_return_std, 0) * sqrt({{ periods }})
                                                                                     as sharpe_ratio,
         window_stats.mean_excess_return / nullif(window_stats.downside_deviation, 0) * sqrt({{ periods }})
                                                                                     as sortino_ratio,
         window_stats.max_drawdown,
-        window_stats.buy_hold_final_equity / {{ capital }} - 1 as buy_hold_return,
-        power(window_stats.buy_hold_final_equity / {{ capital }}, {{ periods }} / window_stats.trading_days) - 1
+        buy_hold_final_equities.buy_hold_final_equity / {{ capital }} - 1 as buy_hold_return,
+        power(buy_hold_final_equities.buy_hold_final_equity / {{ capital }}, {{ periods }} / window_stats.trading_days) - 1
                                                                                     as buy_hold_annual_return,
         window_stats.beta,
         -- Jensen's alpha, annualised as empyrical does: mean(excess - beta x excess benchmark)
@@ -92,13 +142,16 @@ metrics as (
             1 + window_stats.capm_mean_excess_return
             - window_stats.beta * window_stats.capm_mean_excess_benchmark_return,
             {{ periods }}
-        ) - 1                                                  as capm_alpha,
-        trade_stats.winning_trades / trade_stats.trades        as win_rate,
-        coalesce(trade_stats.trades, 0)                        as trades,
+        ) - 1                                                             as capm_alpha,
+        trade_stats.winning_trades / trade_stats.trades                   as win_rate,
+        coalesce(trade_stats.trades, 0)                                   as trades,
         window_stats.exposure,
         window_stats.total_exposure_change * {{ periods }} / window_stats.trading_days
                                                                                     as turnover
     from window_stats
+    inner join buy_hold_final_equities
+        on window_stats.strategy = buy_hold_final_equities.strategy
+       and window_stats.ticker = buy_hold_final_equities.ticker
     left join trade_stats
         on window_stats.strategy = trade_stats.strategy
        and window_stats.ticker = trade_stats.ticker
