@@ -18,6 +18,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import argparse
+import faulthandler
 import json
 import logging
 import signal
@@ -133,6 +134,9 @@ def open_pool(args: argparse.Namespace) -> tuple[ModelPool, CatalogModel]:
 def main(argv: list[str] | None = None) -> int:
     """Run the server; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    # a crash inside llama.cpp kills the process without a Python traceback: print the threads'
+    # stacks to stderr (the server log when the launcher started it) so the log says where
+    faulthandler.enable()
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
