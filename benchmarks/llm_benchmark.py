@@ -141,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     server_parallel = args.server_parallel or 1
     if host is None:
         from embedded_ollama.launcher import start_on_free_port
-        from embedded_ollama.model import default_num_parallel
+        from embedded_ollama.model import DEFAULT_NUM_PARALLEL
 
-        server_parallel = args.server_parallel or default_num_parallel()
+        server_parallel = args.server_parallel or DEFAULT_NUM_PARALLEL
         handle = start_on_free_port(extra_args=["--num-parallel", str(server_parallel)])
         host = handle.host
     in_flight = min(server_parallel, int(extra_vars_concurrency(args.vars)))

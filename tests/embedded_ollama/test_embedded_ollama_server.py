@@ -252,7 +252,9 @@ def test_two_requests_run_at_once_and_answer_as_if_alone(embedded_ollama_server:
         thread.join(timeout=60)
     assert [timings[index][2] for index in range(len(questions))] == alone
     first, second, third = sorted(timings.values())
-    slack = 0.05  # seconds: loopback HTTP and JSON around the generation itself
+    # a copy is free again before its answer is sent and read, so the third request may start up to
+    # one response's delivery before the first answer is read (0.05 s was once too little in CI)
+    slack = 0.25
     assert second[0] < min(first[1], second[1]) - slack, "the first two requests did not generate side by side"
     assert third[0] >= min(first[1], second[1]) - slack, "a third request generated while two copies were busy"
 
