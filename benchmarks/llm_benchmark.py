@@ -36,11 +36,6 @@ STAGE_KEYS = {"llm_market_analysis": "analysis", "llm_signal_generation": "signa
 logger = logging.getLogger("llm_benchmark")
 
 
-def extra_vars_concurrency(vars_option: str) -> int:
-    """Requests in flight per host: var ``llm_concurrency`` from ``--vars``, else dbt_project.yml's."""
-    return int(project_vars(parse_vars_option(vars_option))["llm_concurrency"])
-
-
 def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run a command from the project dir; fail loudly."""
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
@@ -146,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         server_parallel = args.server_parallel or DEFAULT_NUM_PARALLEL
         handle = start_on_free_port(extra_args=["--num-parallel", str(server_parallel)])
         host = handle.host
-    in_flight = min(server_parallel, int(extra_vars_concurrency(args.vars)))
     workdir = Path(tempfile.mkdtemp(prefix="llm_benchmark_"))
     cache_path = workdir / "llm_cache.duckdb"
     extra_vars = parse_vars_option(args.vars)
+    in_flight = min(server_parallel, int(project_vars(extra_vars)["llm_concurrency"]))
     dbt_vars = json.dumps({**extra_vars, "llm_cache_path": str(cache_path)})
     env = {**os.environ, "WAREHOUSE_DIR": str(workdir), "OLLAMA_HOST": host, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     try:

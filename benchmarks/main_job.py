@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.cpu_load import busy_loops
+from benchmarks.llm_benchmark import STAGE_LINE
 from warehouse_core.project import PROJECT_DIR
 
 logger = logging.getLogger("benchmarks.main_job")
@@ -36,9 +36,6 @@ IDLE_TARGET_S = 120.0
 """Issue 11: the main job (set-up done, first run, default model) under 2 minutes idle on 2 cores."""
 LOADED_TARGET_RATIO = 2.0
 """Issue 11: beside one busy process, less than twice the idle time."""
-STAGE_LINE = re.compile(
-    r"(llm_\w+): \d+ decisions, \d+ cache hits, \d+ LLM calls, \d+ failures, [\d.]+ tokens/s, ([\d.]+) s;"
-)
 
 
 def free_port() -> int:
@@ -63,7 +60,8 @@ def run_main_job(workdir: Path) -> tuple[float, float]:
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"the main job failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
-    llm_seconds = sum(float(seconds) for _, seconds in STAGE_LINE.findall(result.stdout + result.stderr))
+    stage_lines = STAGE_LINE.findall(result.stdout + result.stderr)
+    llm_seconds = sum(float(seconds) for _stage, _decisions, _hits, _calls, seconds, _model in stage_lines)
     return wall, llm_seconds
 
 
