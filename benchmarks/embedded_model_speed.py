@@ -79,6 +79,25 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the server's model workers), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return children
+
+
+def server_peak_rss_mib(pid: int) -> float | None:
+    """Peak RSS of the server plus each of its model workers (one per copy), in MiB."""
+    peaks = [peak_rss_mib(p) for p in [pid, *child_pids(pid)]]
+    known = [peak for peak in peaks if peak is not None]
+    return sum(known) if known else None
+
+
 def ask(client: ollama.Client, model: str, index: int) -> dict[str, float]:
     """One greedy schema-constrained chat; its measurements."""
     started = time.perf_counter()
@@ -213,12 +232,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows, wall_s = run(host, args.model, args.calls, args.warmup if index == 0 else 0, args.in_flight)
                 phases[busy] = summarize(rows, wall_s, (reference_s + reference_seconds()) / 2)
             print_phase(busy, phases[busy])
-        rss = peak_rss_mib(handle.pid) if handle is not None else None
+        rss = server_peak_rss_mib(handle.pid) if handle is not None else None
     finally:
         if handle is not None:
             handle.stop()
     if rss is not None:
-        print(f"server peak RSS {rss:.0f} MiB; {os.cpu_count()} CPUs")
+        print(f"server peak RSS {rss:.0f} MiB (server and model workers together); {os.cpu_count()} CPUs")
     if 0 not in phases:
         return 0
     return 0 if print_summary(args.model, phases) else 1

@@ -136,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     server_parallel = args.server_parallel or 1
     if host is None:
         from embedded_ollama.launcher import start_on_free_port
-        from embedded_ollama.model import DEFAULT_NUM_PARALLEL
+        from embedded_ollama.model import default_num_parallel
 
-        server_parallel = args.server_parallel or DEFAULT_NUM_PARALLEL
+        server_parallel = args.server_parallel or default_num_parallel()
         handle = start_on_free_port(extra_args=["--num-parallel", str(server_parallel)])
         host = handle.host
     workdir = Path(tempfile.mkdtemp(prefix="llm_benchmark_"))

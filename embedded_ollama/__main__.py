@@ -30,7 +30,7 @@ from types import FrameType
 
 from .catalog import EMBEDDED_MODEL_NAME, SMOLLM2_Q4_1, SMOLLM2_Q8_0, CatalogModel, default_models_dir
 from .install import prepare_default_model
-from .model import DEFAULT_NUM_CTX, DEFAULT_NUM_PARALLEL, GENERATION_THREADS, EngineConfig, default_batch_threads
+from .model import DEFAULT_NUM_CTX, GENERATION_THREADS, EngineConfig, default_batch_threads, default_num_parallel
 from .netutil import is_loopback_host
 from .pool import ModelPool
 from .server import EmbeddedOllamaServer, OllamaApp
@@ -73,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--num-parallel",
         type=_positive_int,
-        default=DEFAULT_NUM_PARALLEL,
-        help=f"requests one model serves at once, each on its own copy of the model (default {DEFAULT_NUM_PARALLEL}; "
-        "2 uses both of two cores, ~1.3x faster, opt-in until a crash seen once is understood)",
+        default=default_num_parallel(),
+        help="requests one model serves at once, each on its own copy of the model in a worker process "
+        "(default: one per core, at most 2; Qwen2.5-Coder-1.5B always gets one)",
     )
     parser.add_argument(
         "--cache-prompt",

@@ -17,14 +17,14 @@ import os
 import queue
 import secrets
 import time
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from .gguf_meta import read_gguf_metadata
+from .worker import ChunkCallback, CopyLost, WorkerCopy, WorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,6 @@ DEFAULT_NUM_CTX = 4096
 
 PROMPT_RAM_CACHE_MIB = 256
 """Host-RAM prompt cache allowed when ``cache_prompt`` is on (llama.cpp's default is 8192)."""
-
-ChunkCallback = Callable[[dict[str, Any]], bool]
-"""Receives each OpenAI-style stream chunk; returning True stops generation."""
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -103,16 +100,15 @@ evaluation works on big batches, where a second thread pays off even with passiv
 """
 
 
-DEFAULT_NUM_PARALLEL = 1
-"""Copies of the model serving requests at once, unless ``--num-parallel`` says otherwise.
+def default_num_parallel() -> int:
+    """Copies of the model serving requests at once, unless ``--num-parallel`` says otherwise: one per core, at most two.
 
-Two copies with one generation thread each use both of two cores: the main job's LLM stages ran
-1.32x faster (113.5 -> 85.7 s, SmolLM2-135M, back to back; README "Two copies, one thread each").
-The default stays one copy because the first full test run with two lost its server to a crash
-inside llama.cpp, without a trace, right after a model switch; it did not recur in 60 switch
-rounds, 600 concurrent calls or the next full run, and is not understood yet. ``faulthandler``
-now prints the stacks of such a crash to the server log.
-"""
+    Two copies with one generation thread each use both of two cores: the main job's LLM stages ran
+    1.32x faster (113.5 -> 85.7 s, SmolLM2-135M, back to back; README "Two copies, one thread each").
+    More copies than cores only share them. Each copy runs in its own worker process
+    (:mod:`embedded_ollama.worker`), so one copy's crash cannot take the server down.
+    """
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ class EngineConfig:
     cache_prompt: bool = False
     """Reuse the KV cache of the previous prompt. Off by default: every request then
     evaluates its prompt from scratch, so an answer never depends on what ran before."""
-    num_parallel: int = DEFAULT_NUM_PARALLEL
+    num_parallel: int = field(default_factory=default_num_parallel)
     """Requests served at once, each on its own copy of the model (see :class:`Engine`)."""
 
 
@@ -138,26 +134,28 @@ class EngineError(RuntimeError):
 class Engine:
     """The loaded model: ``num_parallel`` independent copies, each serving one request at a time.
 
-    Each copy is an ``xllamacpp.Server`` (llama.cpp's server with one slot: its own context and KV
-    cache, ``threads`` generation threads). llama.cpp's own way to serve several requests, several
-    slots of one context, decodes them together in one batch on that context's threads: with one
-    generation thread (see :data:`GENERATION_THREADS`) that is one core for every request, and with
-    two the threads wait at barriers again. Copies share nothing, so two copies with one thread each
-    keep two cores busy without waiting on each other (1.3x the calls per second of one copy on the
-    main job's prompts, where both copies also evaluate prompts with two threads each), and every
-    answer is the one a lone request gets, by construction. The price is RAM: each copy holds its
-    own weights and KV cache (server RSS 333 MiB with one copy of SmolLM2-135M, 659 MiB with two).
-    ``generate`` waits for a free copy; the seconds waited are reported as ``load_duration``.
+    Each copy is a worker process running an ``xllamacpp.Server`` (llama.cpp's server with one slot:
+    its own context and KV cache, ``threads`` generation threads); see :mod:`embedded_ollama.worker`
+    for why a process per copy. llama.cpp's own way to serve several requests, several slots of one
+    context, decodes them together in one batch on that context's threads: with one generation
+    thread (see :data:`GENERATION_THREADS`) that is one core for every request, and with two the
+    threads wait at barriers again. Copies share nothing, so two copies with one thread each keep
+    two cores busy without waiting on each other (1.3x the calls per second of one copy on the main
+    job's prompts), and every answer is the one a lone request gets, by construction. The price is
+    RAM: each copy holds its own weights and KV cache (~330 MiB per copy of SmolLM2-135M).
+    ``generate`` waits for a free copy; the seconds waited are reported as ``load_duration``. A copy
+    whose worker died is started again and the request sent once more.
     """
 
-    def __init__(self, model_path: Path, config: EngineConfig) -> None:
+    def __init__(self, model_path: Path, config: EngineConfig, name: str = "") -> None:
         self.model_path = model_path
         self.config = config
+        self.name = name or model_path.name
         self.load_seconds = 0.0
-        self._copies: list[Any] = []
-        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        # The llama.cpp server inside xllamacpp always listens on a random loopback
-        # port; an API key keeps anything but this process from using it.
+        self._copies: list[WorkerCopy] = []
+        self._free: queue.SimpleQueue[WorkerCopy] = queue.SimpleQueue()
+        # each worker's llama.cpp server listens on a random loopback port; an API key keeps
+        # anything but this process from using it
         self._internal_key = secrets.token_urlsafe(24)
 
     @property
@@ -165,28 +163,34 @@ class Engine:
         """True once :meth:`load` has succeeded."""
         return bool(self._copies)
 
-    def load(self) -> None:
-        """Load the GGUF file once per copy (0.3-0.5 s each for SmolLM2-135M, ~3 s for Qwen2.5-Coder-1.5B)."""
-        import xllamacpp
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running worker processes (one per copy)."""
+        return [pid for copy in self._copies if copy.alive() and (pid := copy.pid) is not None]
 
-        params = xllamacpp.CommonParams()
-        params.model.path = str(self.model_path)
-        params.n_ctx = self.config.num_ctx
-        params.n_parallel = 1
-        params.cpuparams.n_threads = self.config.threads
-        params.cpuparams_batch.n_threads = self.config.batch_threads
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
-        params.api_keys = [self._internal_key]
-        params.verbosity = 0
-        params.cache_prompt = self.config.cache_prompt
-        # llama.cpp also keeps past prompts' KV state in a host-RAM cache of up to
-        # 8 GiB by default: about 1 MB per distinct prompt, which looks like a leak.
-        params.cache_ram_mib = PROMPT_RAM_CACHE_MIB if self.config.cache_prompt else 0
+    def load(self) -> None:
+        """Start one worker per copy and wait until each has loaded the file (0.3-0.6 s for SmolLM2-135M, ~3 s for Qwen2.5-Coder-1.5B)."""
+        settings = WorkerSettings(
+            model_path=str(self.model_path),
+            num_ctx=self.config.num_ctx,
+            threads=self.config.threads,
+            batch_threads=self.config.batch_threads,
+            cache_prompt=self.config.cache_prompt,
+            # llama.cpp also keeps past prompts' KV state in a host-RAM cache of up to
+            # 8 GiB by default: about 1 MB per distinct prompt, which looks like a leak.
+            cache_ram_mib=PROMPT_RAM_CACHE_MIB if self.config.cache_prompt else 0,
+        )
+        count = self.config.num_parallel
+        copies = [WorkerCopy(settings, self._internal_key, f"{self.name} copy {n + 1}/{count}") for n in range(count)]
         started = time.perf_counter()
         try:
-            copies = [xllamacpp.Server(params) for _ in range(self.config.num_parallel)]
-        except Exception as exc:
+            for copy in copies:
+                copy.start()
+            for copy in copies:
+                copy.wait_ready()
+        except (CopyLost, OSError) as exc:
+            for copy in copies:
+                copy.stop()
             raise EngineError(f"cannot load {self.model_path}: {exc}") from exc
         self.load_seconds = time.perf_counter() - started
         self._copies = copies
@@ -194,9 +198,9 @@ class Engine:
             self._free.put(copy)
 
     def close(self) -> None:
-        """Free the model once every copy is idle (llama.cpp's loop threads are joined by the destructors)."""
+        """Stop every worker once its copy is idle."""
         for _ in self._copies:
-            self._free.get()
+            self._free.get().stop()
         self._copies = []
 
     def generate(
@@ -214,7 +218,8 @@ class Engine:
         runs on the calling thread and may return True to stop, and the result is None.
         ``json_schema`` constrains the output through llguidance (see
         :func:`embedded_ollama.protocol.guided_schema` for the schema to pass).
-        ``ValueError`` means llama.cpp rejected the request.
+        Raises :class:`EngineError` if the copy's worker died twice, or once after part of a
+        stream was delivered.
         """
         import xllamacpp
 
@@ -225,18 +230,39 @@ class Engine:
             request["stream_options"] = {"include_usage": True}
         if json_schema is not None:
             request["grammar"] = xllamacpp.json_schema_to_grammar(dict(json_schema))
-        self._require_server()
+        self._require_copy()
+        path = "/v1/chat/completions" if kind == "chat" else "/v1/completions"
+        delivered: list[bool] = []
+
+        def forward(chunk: dict[str, Any]) -> bool:
+            assert on_chunk is not None
+            delivered.append(True)
+            return on_chunk(chunk)
+
         waited_from = time.perf_counter()
-        server = self._free.get()
+        copy = self._free.get()
         waited = time.perf_counter() - waited_from
         try:
-            handler = server.handle_chat_completions if kind == "chat" else server.handle_completions
-            if on_chunk is None:
-                return handler(request), waited
-            handler(request, on_chunk)
-            return None, waited
+            for attempt in (1, 2):
+                try:
+                    return copy.request(path, request, forward if on_chunk is not None else None), waited
+                except CopyLost as exc:
+                    if attempt == 2 or delivered:
+                        raise EngineError(f"{exc}; the request was not answered") from exc
+                    logger.warning("%s; starting the copy again and resending the request", exc)
+                    self._restart(copy)
+            raise AssertionError("unreachable")
         finally:
-            self._free.put(server)
+            self._free.put(copy)
+
+    def _restart(self, copy: WorkerCopy) -> None:
+        """Start a fresh worker for a copy whose worker is gone (raises :class:`EngineError` if it cannot load)."""
+        copy.stop()
+        try:
+            copy.start()
+            copy.wait_ready()
+        except (CopyLost, OSError) as exc:
+            raise EngineError(f"cannot restart {copy.label}: {exc}") from exc
 
     def count_chat_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Number of prompt tokens the chat template produces for ``messages``."""
@@ -248,25 +274,35 @@ class Engine:
         answer = self._internal_post("/tokenize", {"content": text, "add_special": True})
         return len(answer["tokens"])
 
-    def _require_server(self) -> Any:
-        """Any copy (for the token-counting helpers, which llama.cpp serves beside generation)."""
+    def _require_copy(self) -> None:
         if not self._copies:
             raise EngineError("the model is not loaded")
-        return self._copies[0]
+
+    def _helper_copy(self) -> WorkerCopy:
+        """A copy whose worker runs, for the token-counting helpers (llama.cpp serves them beside generation).
+
+        If every worker is gone, one copy is taken when free and started again.
+        """
+        self._require_copy()
+        for copy in self._copies:
+            if copy.alive():
+                return copy
+        copy = self._free.get()
+        try:
+            logger.warning("%s: the worker is gone; starting the copy again", copy.label)
+            self._restart(copy)
+        finally:
+            self._free.put(copy)
+        return copy
 
     def _internal_post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST to llama.cpp's own HTTP API (for helpers the Python binding lacks)."""
-        base = self._require_server().listening_address
-        request = urllib.request.Request(
-            base + path,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._internal_key}"},
-        )
+        copy = self._helper_copy()
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", errors="replace")[:500]
-            raise ValueError(f"tokenization failed: {detail}") from exc
-        except OSError as exc:
-            raise EngineError(f"llama.cpp helper endpoint {path} failed: {exc}") from exc
+            status, data = copy.helper_post(path, body)
+        except CopyLost as exc:
+            raise EngineError(str(exc)) from exc
+        if status != 200:
+            detail = data.decode("utf-8", errors="replace")[:500]
+            raise ValueError(f"tokenization failed: {detail}")
+        return json.loads(data)

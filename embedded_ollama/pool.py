@@ -102,7 +102,7 @@ class ModelPool:
             self._verified.add(model.name)
         self._unload_locked()
         config = dataclasses.replace(self.config, num_parallel=min(self.config.num_parallel, model.max_parallel))
-        engine = Engine(path, config)
+        engine = Engine(path, config, name=model.name)
         engine.load()
         self._engine, self._resident = engine, model
         logger.info("loaded %s (%d copies) in %.2f s", model.name, config.num_parallel, engine.load_seconds)

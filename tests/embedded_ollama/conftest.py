@@ -49,8 +49,9 @@ def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def embedded_ollama_server(embedded_models_dir: Path) -> Iterator[EmbeddedHandle]:
     """The embedded server, started through the launcher and stopped after the session.
 
-    Two copies of the model (``--num-parallel 2``, opt-in; the default is one), so the tests cover
-    requests served side by side.
+    Two copies of the model (``--num-parallel 2``, what a machine with two or more cores gets by
+    default; named here so a one-core runner tests the same), so the tests cover requests served
+    side by side.
     """
     args = ["--models-dir", str(embedded_models_dir), "--num-parallel", str(SERVER_COPIES)]
     with start_on_free_port(extra_args=args) as handle:
