@@ -17,16 +17,18 @@ import os
 import queue
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .gguf_meta import read_gguf_metadata
 from .worker import ChunkCallback, CopyLost, WorkerCopy, WorkerSettings
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_NUM_CTX = 4096
 """Context window loaded at start-up (Ollama's default ``num_ctx``)."""
@@ -230,28 +232,42 @@ class Engine:
             request["stream_options"] = {"include_usage": True}
         if json_schema is not None:
             request["grammar"] = xllamacpp.json_schema_to_grammar(dict(json_schema))
-        self._require_copy()
         path = "/v1/chat/completions" if kind == "chat" else "/v1/completions"
+        if on_chunk is None:
+            return self._on_free_copy(lambda copy: copy.request(path, request), resend=lambda: True)
         delivered: list[bool] = []
+        stream_to = on_chunk
 
         def forward(chunk: dict[str, Any]) -> bool:
-            assert on_chunk is not None
             delivered.append(True)
-            return on_chunk(chunk)
+            return stream_to(chunk)
 
+        return self._on_free_copy(lambda copy: copy.request(path, request, forward), resend=lambda: not delivered)
+
+    def _on_free_copy(self, work: Callable[[WorkerCopy], T], resend: Callable[[], bool]) -> tuple[T, float]:
+        """Run ``work`` on a free copy: ``(its result, seconds waited for the copy)``.
+
+        If the copy's worker is gone, it is started again and ``work`` run once more, as long as
+        ``resend()`` says that is safe (nothing of a stream delivered yet); otherwise, or if the
+        second try fails too, raises :class:`EngineError`.
+        """
+        if not self._copies:
+            raise EngineError("the model is not loaded")
         waited_from = time.perf_counter()
         copy = self._free.get()
         waited = time.perf_counter() - waited_from
         try:
-            for attempt in (1, 2):
-                try:
-                    return copy.request(path, request, forward if on_chunk is not None else None), waited
-                except CopyLost as exc:
-                    if attempt == 2 or delivered:
-                        raise EngineError(f"{exc}; the request was not answered") from exc
-                    logger.warning("%s; starting the copy again and resending the request", exc)
-                    self._restart(copy)
-            raise AssertionError("unreachable")
+            try:
+                return work(copy), waited
+            except CopyLost as exc:
+                if not resend():
+                    raise EngineError(f"{exc}; the request was not answered") from exc
+                logger.warning("%s; starting the copy again and resending the request", exc)
+            self._restart(copy)
+            try:
+                return work(copy), waited
+            except CopyLost as exc:
+                raise EngineError(f"{exc} again after a restart; the request was not answered") from exc
         finally:
             self._free.put(copy)
 
@@ -274,34 +290,9 @@ class Engine:
         answer = self._internal_post("/tokenize", {"content": text, "add_special": True})
         return len(answer["tokens"])
 
-    def _require_copy(self) -> None:
-        if not self._copies:
-            raise EngineError("the model is not loaded")
-
-    def _helper_copy(self) -> WorkerCopy:
-        """A copy whose worker runs, for the token-counting helpers (llama.cpp serves them beside generation).
-
-        If every worker is gone, one copy is taken when free and started again.
-        """
-        self._require_copy()
-        for copy in self._copies:
-            if copy.alive():
-                return copy
-        copy = self._free.get()
-        try:
-            logger.warning("%s: the worker is gone; starting the copy again", copy.label)
-            self._restart(copy)
-        finally:
-            self._free.put(copy)
-        return copy
-
     def _internal_post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST to llama.cpp's own HTTP API (for helpers the Python binding lacks)."""
-        copy = self._helper_copy()
-        try:
-            status, data = copy.helper_post(path, body)
-        except CopyLost as exc:
-            raise EngineError(str(exc)) from exc
+        """POST to llama.cpp's own HTTP API on a free copy (for helpers the Python binding lacks)."""
+        (status, data), _waited = self._on_free_copy(lambda copy: copy.helper_post(path, body), resend=lambda: True)
         if status != 200:
             detail = data.decode("utf-8", errors="replace")[:500]
             raise ValueError(f"tokenization failed: {detail}")

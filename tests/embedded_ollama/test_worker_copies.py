@@ -44,9 +44,22 @@ def _gone(pid: int, timeout: float = 15.0) -> bool:
     return False
 
 
-def _children(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (Linux's /proc children list)."""
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def _workers(server_pid: int) -> list[int]:
+    """The server's model workers: processes whose parent is the server and that run the worker module.
+
+    Read from every /proc/<pid>/stat, since a worker started by a request thread is listed under that
+    thread in /proc/<server>/task/<tid>/children, not under the server's main thread.
+    """
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == server_pid and b"embedded_ollama.worker_process" in command:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_a_copy_whose_worker_died_is_started_again_and_answers_as_before(embedded_models_dir: Path) -> None:
@@ -76,7 +89,7 @@ def test_a_copy_whose_worker_died_is_started_again_and_answers_as_before(embedde
 def test_workers_exit_when_the_server_is_killed(embedded_models_dir: Path) -> None:
     handle = start_on_free_port(extra_args=["--models-dir", str(embedded_models_dir), "--num-parallel", "2"])
     try:
-        workers = _children(handle.pid)
+        workers = _workers(handle.pid)
         assert len(workers) == 2, f"expected one worker per copy, found {workers}"
         os.kill(handle.pid, signal.SIGKILL)
         handle.process.wait(timeout=10)
@@ -97,7 +110,7 @@ def test_the_server_answers_as_before_after_its_workers_died(
         return str(reply.message.content)
 
     before = ask()
-    killed = _children(embedded_ollama_server.pid)
+    killed = _workers(embedded_ollama_server.pid)
     assert killed, "the server runs no model worker"
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
