@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.cpu_load import busy_loops
 from benchmarks.llm_benchmark import STAGE_LINE
+from embedded_ollama.netutil import free_loopback_port
 from warehouse_core.project import PROJECT_DIR
 
 logger = logging.getLogger("benchmarks.main_job")
@@ -38,19 +38,12 @@ LOADED_TARGET_RATIO = 2.0
 """Issue 11: beside one busy process, less than twice the idle time."""
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on now (so the job finds no Ollama there)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def run_main_job(workdir: Path) -> tuple[float, float]:
     """Run the main job in ``workdir``; return its wall seconds and the LLM stages' seconds."""
     env = {
         **os.environ,
         "WAREHOUSE_DIR": str(workdir),
-        "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}",
+        "OLLAMA_HOST": f"http://127.0.0.1:{free_loopback_port()}",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     started = time.perf_counter()

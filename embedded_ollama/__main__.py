@@ -73,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--num-parallel",
         type=_positive_int,
-        default=default_num_parallel(),
+        default=None,
         help="requests one model serves at once, each on its own copy of the model in a worker process "
-        "(default: one per core, at most 2; Qwen2.5-Coder-1.5B always gets one)",
+        "(default: $OLLAMA_NUM_PARALLEL if set, else one per core, at most 2; Qwen2.5-Coder-1.5B always gets one)",
     )
     parser.add_argument(
         "--cache-prompt",
@@ -92,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def resolve_num_parallel(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--num-parallel``, else ``OLLAMA_NUM_PARALLEL`` (as Ollama reads it), else one copy per core, at most 2."""
+    if args.num_parallel is not None:
+        return int(args.num_parallel)
+    text = os.environ.get("OLLAMA_NUM_PARALLEL", "").strip()
+    if not text:
+        return default_num_parallel()
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        parser.error(
+            f"OLLAMA_NUM_PARALLEL={text!r} is not a whole number >= 1; fix or unset it, or pass --num-parallel"
+        )
 
 
 def _write_ready_file(path: Path, url: str) -> None:
@@ -134,7 +149,9 @@ def open_pool(args: argparse.Namespace) -> tuple[ModelPool, CatalogModel]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the server; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.num_parallel = resolve_num_parallel(args, parser)
     # a crash inside llama.cpp kills the process without a Python traceback: print the threads'
     # stacks to stderr (the server log when the launcher started it) so the log says where
     faulthandler.enable()

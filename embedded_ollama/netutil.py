@@ -28,6 +28,13 @@ def bind_host(host: str) -> str:
     return "127.0.0.1" if candidate.lower() == "localhost" else candidate
 
 
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on right now (to point a client at "no Ollama here")."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def url_host(host: str) -> str:
     """``host`` as written in a URL (IPv6 literals in brackets)."""
     candidate = host.strip().strip("[]")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import socket
+import os
 import subprocess
 import sys
 
 import pytest
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama
+from embedded_ollama.__main__ import build_parser, resolve_num_parallel
 from embedded_ollama.catalog import SMOLLM2_Q4_1, default_models_dir, find_model
 from embedded_ollama.gguf_meta import read_gguf_metadata
 from embedded_ollama.launcher import start_embedded_server
-from embedded_ollama.netutil import is_loopback_host
+from embedded_ollama.netutil import free_loopback_port, is_loopback_host
 from embedded_ollama.protocol import (
     ApiError,
     ChatRequest,
@@ -68,11 +69,8 @@ def test_launcher_refuses_non_loopback_addresses() -> None:
 
 
 def test_ensure_ollama_without_permission_to_start_raises() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free_port = probe.getsockname()[1]
     with pytest.raises(EmbeddedOllamaError, match="no Ollama server answers"):
-        ensure_ollama(f"http://127.0.0.1:{free_port}", start_embedded=False)
+        ensure_ollama(f"http://127.0.0.1:{free_loopback_port()}", start_embedded=False)
 
 
 def test_cli_refuses_non_loopback_host() -> None:
@@ -83,6 +81,24 @@ def test_cli_refuses_non_loopback_host() -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "loopback" in done.stderr
+
+
+def test_num_parallel_follows_the_flag_then_ollama_num_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = build_parser()
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "1")
+    assert resolve_num_parallel(parser.parse_args([]), parser) == 1
+    assert resolve_num_parallel(parser.parse_args(["--num-parallel", "3"]), parser) == 3
+
+
+def test_cli_refuses_a_bad_ollama_num_parallel() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded_ollama", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OLLAMA_NUM_PARALLEL": "two"},
+    )
+    assert done.returncode == 2 and "OLLAMA_NUM_PARALLEL='two' is not a whole number" in done.stderr
 
 
 def test_sampling_fields_apply_ollama_defaults_and_translate_options() -> None:

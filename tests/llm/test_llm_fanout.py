@@ -18,9 +18,9 @@ from typing import Any
 import ollama
 import pytest
 from test_llm_client import CONTEXT, settings
-from test_llm_pipeline import free_port
 
 from embedded_ollama.launcher import EmbeddedHandle, start_on_free_port
+from embedded_ollama.netutil import free_loopback_port
 from llm_client.prompts import analysis_messages
 from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis
@@ -125,7 +125,7 @@ def test_a_host_that_dies_mid_run_has_its_requests_finished_on_the_other(
 
 
 def test_with_every_host_down_the_rows_say_so_or_fail_fast_stops(tmp_path: Path) -> None:
-    nobody = [f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"]
+    nobody = [f"http://127.0.0.1:{free_loopback_port()}", f"http://127.0.0.1:{free_loopback_port()}"]
     rows = run_stage(SPEC, requests(3), fanout_settings(tmp_path, nobody, backoff_seconds=0.0))
     assert [row["status"] for row in rows] == ["llm_unavailable"] * 3
     for row in rows:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +25,7 @@ from test_llm_client import settings
 from warehouse_helpers import run_cli, run_dbt
 
 from embedded_ollama.catalog import CATALOG
+from embedded_ollama.netutil import free_loopback_port
 from llm_client.prompts import analysis_messages, prompt_hash
 from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
@@ -53,12 +53,6 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Values as Python objects with None for null: an all-null text column reads back as object
     (None), one holding text as a string column (nan), and the two must compare equal."""
     return frame.astype(object).where(frame.notna(), None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def copy_warehouse(source: Path, target: Path) -> Path:
@@ -233,7 +227,7 @@ def test_missing_model_marks_rows_unavailable_and_fail_fast_stops(
 
 def test_server_down_marks_rows_unavailable(llm_build: tuple[Path, str], tmp_path: Path) -> None:
     warehouse_dir = copy_warehouse(llm_build[0], tmp_path)
-    nobody = f"http://127.0.0.1:{free_port()}"
+    nobody = f"http://127.0.0.1:{free_loopback_port()}"
     result = run_dbt(["run", "-s", *STAGES, "--vars", vars_arg()], warehouse_dir, OLLAMA_HOST=nobody)
     for stage in STAGES:
         rows = table(warehouse_dir, stage)
