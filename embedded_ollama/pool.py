@@ -105,7 +105,8 @@ class ModelPool:
         engine = Engine(path, config, name=model.name)
         engine.load()
         self._engine, self._resident = engine, model
-        logger.info("loaded %s (%d copies) in %.2f s", model.name, config.num_parallel, engine.load_seconds)
+        copies = "1 copy" if config.num_parallel == 1 else f"{config.num_parallel} copies"
+        logger.info("loaded %s (%s) in %.2f s", model.name, copies, engine.load_seconds)
         return engine
 
     def _unload_locked(self) -> None:
