@@ -68,11 +68,11 @@ def prompt_for(index: int) -> list[dict[str, str]]:
     ]
 
 
-def peak_rss_mib(pid: int) -> float | None:
-    """Peak resident memory of a local process (Linux), in MiB."""
+def status_mib(pid: int, field: str, source: str = "status") -> float | None:
+    """A memory field (``VmHWM:``, ``Pss:``, ...) of ``/proc/<pid>/<source>`` (Linux), in MiB."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
@@ -91,11 +91,19 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
-def server_peak_rss_mib(pid: int) -> float | None:
-    """Peak RSS of the server plus each of its model workers (one per copy), in MiB."""
-    peaks = [peak_rss_mib(p) for p in [pid, *child_pids(pid)]]
-    known = [peak for peak in peaks if peak is not None]
-    return sum(known) if known else None
+def server_memory_mib(pid: int) -> tuple[float, float] | None:
+    """Memory of the server and its model workers together, in MiB: (sum of peak RSS, PSS now).
+
+    Peak RSS counts the pages the workers share (the mapped model file, libraries) once per worker;
+    PSS (proportional set size) splits each shared page between its users, so it sums to what the
+    processes take together.
+    """
+    pids = [pid, *child_pids(pid)]
+    peaks = [status_mib(p, "VmHWM:") for p in pids]
+    shares = [status_mib(p, "Pss:", "smaps_rollup") for p in pids]
+    if any(value is None for value in [*peaks, *shares]):
+        return None
+    return sum(v for v in peaks if v is not None), sum(v for v in shares if v is not None)
 
 
 def ask(client: ollama.Client, model: str, index: int) -> dict[str, float]:
@@ -232,12 +240,16 @@ def main(argv: list[str] | None = None) -> int:
                 rows, wall_s = run(host, args.model, args.calls, args.warmup if index == 0 else 0, args.in_flight)
                 phases[busy] = summarize(rows, wall_s, (reference_s + reference_seconds()) / 2)
             print_phase(busy, phases[busy])
-        rss = server_peak_rss_mib(handle.pid) if handle is not None else None
+        memory = server_memory_mib(handle.pid) if handle is not None else None
     finally:
         if handle is not None:
             handle.stop()
-    if rss is not None:
-        print(f"server peak RSS {rss:.0f} MiB (server and model workers together); {os.cpu_count()} CPUs")
+    if memory is not None:
+        peak, pss = memory
+        print(
+            f"server and model workers: peak RSS summed {peak:.0f} MiB (shared pages once per process), "
+            f"PSS now {pss:.0f} MiB; {os.cpu_count()} CPUs"
+        )
     if 0 not in phases:
         return 0
     return 0 if print_summary(args.model, phases) else 1

@@ -158,6 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    cores = os.cpu_count() or 1
+    if args.num_parallel > cores:
+        logger.warning(
+            "%d copies of the model on %d cores: each copy is a full model in RAM (~0.33 GB for SmolLM2-135M), "
+            "and copies beyond the cores only share them; set OLLAMA_NUM_PARALLEL or --num-parallel to at most %d",
+            args.num_parallel,
+            cores,
+            cores,
+        )
     if not is_loopback_host(args.host):
         logger.error("refusing to bind %s: the embedded server only listens on loopback addresses", args.host)
         return 2

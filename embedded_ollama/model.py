@@ -200,9 +200,12 @@ class Engine:
             self._free.put(copy)
 
     def close(self) -> None:
-        """Stop every worker once its copy is idle."""
-        for _ in self._copies:
-            self._free.get().stop()
+        """Stop every worker once its copy is idle (all asked at once, then waited for)."""
+        idle = [self._free.get() for _ in self._copies]
+        for copy in idle:
+            copy.ask_to_stop()
+        for copy in idle:
+            copy.stop()
         self._copies = []
 
     def generate(

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import protocol
 from .catalog import CatalogModel, ModelVerificationError, find_model, is_installed
-from .model import Engine
+from .model import Engine, EngineError
 from .netutil import address_family, bind_host, url_host
 from .pool import ModelPool
 from .protocol import (
@@ -404,7 +404,7 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             except OSError:
                 client_gone.append(True)
                 return True
-            except Exception as exc:  # never let an exception cross into the C++ callback
+            except Exception as exc:  # never let an exception escape into the engine's stream reader
                 logger.exception("stream callback failed")
                 failure.append(ApiError(500, f"internal error: {exc}"))
                 return True
@@ -414,6 +414,9 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             _, copy_wait = app.generate(engine, llama, on_chunk)
         except ValueError as exc:
             failure.append(ApiError(400, str(exc)))
+        except EngineError as exc:  # the copy's worker died after part of the answer was sent
+            logger.warning("%s", exc)
+            failure.append(ApiError(500, str(exc)))
         if client_gone:
             logger.debug("client closed the stream; generation stopped")
             self.close_connection = True

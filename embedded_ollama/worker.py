@@ -7,10 +7,12 @@ one process, because:
 
 * **A crash stays in one copy.** Once, with two copies in one process, the whole server died inside
   llama.cpp without a trace, right after a model switch. A worker that dies is started again and
-  the request is sent once more (:class:`CopyLost`), so the job never sees it.
-* **Copies share no process-wide state.** Each ``xllamacpp.Server`` installs SIGINT/SIGTERM handlers,
-  keeps a static shutdown callback pointing at the last server created, and calls
-  ``llama_backend_free()`` when it stops: harmless with one server per process, racy with several.
+  the request is sent once more (:class:`CopyLost`), so the request is still answered, unless part
+  of a streamed answer had already gone out (that stream ends with an error line).
+* **Copies share no process-wide state.** xllamacpp's server code (depending on the build) installs
+  SIGINT/SIGTERM handlers, keeps a static shutdown callback pointing at the last server created,
+  and calls ``llama_backend_free()`` when a server stops: harmless with one server per process,
+  racy with several.
 
 The process itself is :mod:`embedded_ollama.worker_process`. It writes one JSON line
 (``{"address": ...}``) to its stdout once the model is loaded, then serves until its stdin closes:
@@ -25,7 +27,7 @@ import http.client
 import json
 import logging
 import os
-import select
+import selectors
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -93,13 +95,24 @@ class WorkerCopy:
         """Wait for the worker's address line; raises :class:`CopyLost` if it exits or takes too long."""
         process = self._require_process()
         assert process.stdout is not None
-        readable, _, _ = select.select([process.stdout], [], [], timeout)
+        with selectors.DefaultSelector() as selector:  # not select.select: it refuses descriptors >= 1024
+            selector.register(process.stdout, selectors.EVENT_READ)
+            readable = bool(selector.select(timeout))
         line = process.stdout.readline() if readable else b""
-        if not line:
+        try:
+            address = str(json.loads(line)["address"]) if line else ""
+        except (ValueError, KeyError, TypeError):
+            address = ""
+        if not address:
             self.stop()
-            reason = f"exited with code {process.returncode}" if readable else f"did not load in {timeout:.0f} s"
+            if not readable:
+                reason = f"did not load in {timeout:.0f} s"
+            elif line:
+                reason = f"reported {line[:200]!r} instead of its address"
+            else:
+                reason = f"exited with code {process.returncode}"
             raise CopyLost(f"{self.label}: the worker {reason} (its log is in the server log)")
-        self.address = json.loads(line)["address"]
+        self.address = address
 
     @property
     def pid(self) -> int | None:
@@ -110,15 +123,19 @@ class WorkerCopy:
         """True while the worker process runs with its model loaded."""
         return bool(self.address) and self._process is not None and self._process.poll() is None
 
-    def stop(self) -> None:
-        """Close the worker's stdin (it then frees the model and exits); kill it if it lingers."""
-        process, self._process = self._process, None
+    def ask_to_stop(self) -> None:
+        """Close the worker's stdin: it frees the model and exits (:meth:`stop` waits for that)."""
         self.address = ""
+        if self._process is not None and self._process.stdin is not None:
+            with contextlib.suppress(OSError):  # a dead worker's pipe may be broken already
+                self._process.stdin.close()
+
+    def stop(self) -> None:
+        """Ask the worker to stop and wait until it has exited; kill it if it lingers."""
+        self.ask_to_stop()
+        process, self._process = self._process, None
         if process is None:
             return
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):  # a dead worker's pipe may be broken already
-                process.stdin.close()
         try:
             process.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -148,7 +165,7 @@ class WorkerCopy:
                         return answer
                     on_chunk(answer)
                     return None
-                _stream_events(response, on_chunk)
+                _stream_events(response, on_chunk, self.label)
                 return None
             except (http.client.HTTPException, ConnectionError) as exc:
                 raise CopyLost(f"{self.label}: connection to the worker broke ({exc!r})") from exc
@@ -196,8 +213,13 @@ def _error_or_json(status: int, data: bytes) -> dict[str, Any]:
     return {"error": {"code": status, "message": message, "type": "server_error"}}
 
 
-def _stream_events(response: http.client.HTTPResponse, on_chunk: ChunkCallback) -> None:
-    """Hand each server-sent event of a llama.cpp stream to ``on_chunk`` until it says stop."""
+def _stream_events(response: http.client.HTTPResponse, on_chunk: ChunkCallback, label: str) -> None:
+    """Hand each server-sent event of a llama.cpp stream to ``on_chunk`` until it says stop.
+
+    llama.cpp ends a stream with ``data: [DONE]`` and marks its end by closing the connection, so a
+    worker that dies mid-answer looks like a normal end of the body: a stream without ``[DONE]`` is
+    taken for a lost copy (:class:`CopyLost`).
+    """
     for raw in response:
         line = raw.strip()
         if not line or line.startswith(b":"):
@@ -214,3 +236,4 @@ def _stream_events(response: http.client.HTTPResponse, on_chunk: ChunkCallback) 
             event = {"error": event}
         if on_chunk(event):
             return
+    raise CopyLost(f"{label}: the stream ended before llama.cpp's [DONE]")

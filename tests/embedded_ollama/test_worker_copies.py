@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ollama
+import pytest
 
 from embedded_ollama import EmbeddedHandle, start_on_free_port
 from embedded_ollama.catalog import SMOLLM2_Q8_0
@@ -101,22 +102,40 @@ def test_workers_exit_when_the_server_is_killed(embedded_models_dir: Path) -> No
 def test_the_server_answers_as_before_after_its_workers_died(
     embedded_ollama_server: EmbeddedHandle, embedded_ollama_client: ollama.Client
 ) -> None:
-    def ask() -> str:
-        reply = embedded_ollama_client.chat(
-            model=SMOLLM2_Q8_0.name,
-            messages=REQUEST["messages"],
-            options={"num_predict": 12, "temperature": 0, "seed": 7, "num_ctx": 1024},  # num_ctx: counts tokens first
-        )
+    def ask(num_ctx: int | None) -> str:
+        options: dict[str, int] = {"num_predict": 12, "temperature": 0, "seed": 7}
+        if num_ctx is not None:
+            options["num_ctx"] = num_ctx  # the server counts the prompt's tokens first (the pipeline does)
+        reply = embedded_ollama_client.chat(model=SMOLLM2_Q8_0.name, messages=REQUEST["messages"], options=options)
         return str(reply.message.content)
 
-    before = ask()
+    before = ask(None)
+    log_start = embedded_ollama_server.log_path.stat().st_size
     killed = _workers(embedded_ollama_server.pid)
     assert killed, "the server runs no model worker"
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
     assert all(_gone(pid) for pid in killed)
-    with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: ask(), range(2)))
+    with ThreadPoolExecutor(2) as pool:  # one request counts tokens first, one goes straight to generation
+        answers = list(pool.map(ask, [1024, None]))
     assert answers == [before, before], "requests after the workers died were not answered as before"
-    log = embedded_ollama_server.log_path.read_text()
-    assert "starting the copy again" in log
+    with open(embedded_ollama_server.log_path, "rb") as log:
+        log.seek(log_start)
+        assert b"starting the copy again" in log.read()
+
+
+def test_a_stream_whose_worker_dies_ends_with_an_error_line(
+    embedded_ollama_server: EmbeddedHandle, embedded_ollama_client: ollama.Client
+) -> None:
+    stream = embedded_ollama_client.chat(
+        model=SMOLLM2_Q8_0.name,
+        messages=[{"role": "user", "content": "Write a long story about a ship at sea."}],
+        options={"num_predict": 400, "temperature": 0},
+        stream=True,
+    )
+    next(stream)  # part of the answer has reached the client: it cannot be sent again
+    for pid in _workers(embedded_ollama_server.pid):
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ollama.ResponseError, match="not answered"):
+        for _ in stream:
+            pass
