@@ -35,6 +35,7 @@ import ollama
 
 from benchmarks.cpu_load import busy_loops
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
+from embedded_ollama.worker import worker_pids
 from warehouse_core.project import project_vars
 
 logger = logging.getLogger("benchmarks.embedded_model_speed")
@@ -79,18 +80,6 @@ def status_mib(pid: int, field: str, source: str = "status") -> float | None:
     return None
 
 
-def child_pids(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (the server's model workers), from /proc."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return children
-
-
 def server_memory_mib(pid: int) -> tuple[float, float] | None:
     """Memory of the server and its model workers together, in MiB: (sum of peak RSS, PSS now).
 
@@ -98,7 +87,7 @@ def server_memory_mib(pid: int) -> tuple[float, float] | None:
     PSS (proportional set size) splits each shared page between its users, so it sums to what the
     processes take together.
     """
-    pids = [pid, *child_pids(pid)]
+    pids = [pid, *worker_pids(pid)]
     peaks = [status_mib(p, "VmHWM:") for p in pids]
     shares = [status_mib(p, "Pss:", "smaps_rollup") for p in pids]
     if any(value is None for value in [*peaks, *shares]):

@@ -32,6 +32,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -201,6 +202,29 @@ class WorkerCopy:
         return self._process
 
 
+def worker_pids(server_pid: int) -> list[int]:
+    """Process ids of a running server's model workers (Linux ``/proc``; for tests and benchmarks).
+
+    Read from every ``/proc/<pid>/stat``: a worker started by a request thread is listed under that
+    thread in ``/proc/<server>/task/<tid>/children``, not under the server's main thread.
+    """
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == server_pid and b"embedded_ollama.worker_process" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _server_error(code: int, message: str) -> dict[str, Any]:
+    """llama.cpp's error shape, for failures that did not come with one."""
+    return {"error": {"code": code, "message": message, "type": "server_error"}}
+
+
 def _error_or_json(status: int, data: bytes) -> dict[str, Any]:
     """A response body as a dict; a non-JSON failure becomes llama.cpp's ``{"error": {...}}`` shape."""
     try:
@@ -209,8 +233,7 @@ def _error_or_json(status: int, data: bytes) -> dict[str, Any]:
         answer = None
     if isinstance(answer, dict) and (status == http.client.OK or "error" in answer):
         return answer
-    message = data.decode("utf-8", errors="replace")[:500] or f"HTTP {status}"
-    return {"error": {"code": status, "message": message, "type": "server_error"}}
+    return _server_error(status, data.decode("utf-8", errors="replace")[:500] or f"HTTP {status}")
 
 
 def _stream_events(response: http.client.HTTPResponse, on_chunk: ChunkCallback, label: str) -> None:
@@ -231,7 +254,7 @@ def _stream_events(response: http.client.HTTPResponse, on_chunk: ChunkCallback, 
         try:
             event = json.loads(value)
         except ValueError:
-            event = {"error": {"code": 500, "message": value.decode("utf-8", errors="replace"), "type": "server_error"}}
+            event = _server_error(500, value.decode("utf-8", errors="replace"))
         if field == b"error" and not (isinstance(event, dict) and "error" in event):
             event = {"error": event}
         if on_chunk(event):

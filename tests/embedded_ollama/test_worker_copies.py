@@ -16,6 +16,7 @@ import pytest
 from embedded_ollama import EmbeddedHandle, start_on_free_port
 from embedded_ollama.catalog import SMOLLM2_Q8_0
 from embedded_ollama.model import Engine, EngineConfig
+from embedded_ollama.worker import worker_pids
 
 REQUEST = {
     "messages": [{"role": "user", "content": "Name one colour."}],
@@ -45,24 +46,6 @@ def _gone(pid: int, timeout: float = 15.0) -> bool:
     return False
 
 
-def _workers(server_pid: int) -> list[int]:
-    """The server's model workers: processes whose parent is the server and that run the worker module.
-
-    Read from every /proc/<pid>/stat, since a worker started by a request thread is listed under that
-    thread in /proc/<server>/task/<tid>/children, not under the server's main thread.
-    """
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server_pid and b"embedded_ollama.worker_process" in command:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def test_a_copy_whose_worker_died_is_started_again_and_answers_as_before(embedded_models_dir: Path) -> None:
     engine = Engine(SMOLLM2_Q8_0.path(embedded_models_dir), EngineConfig(num_ctx=512, num_parallel=2))
     engine.load()
@@ -90,7 +73,7 @@ def test_a_copy_whose_worker_died_is_started_again_and_answers_as_before(embedde
 def test_workers_exit_when_the_server_is_killed(embedded_models_dir: Path) -> None:
     handle = start_on_free_port(extra_args=["--models-dir", str(embedded_models_dir), "--num-parallel", "2"])
     try:
-        workers = _workers(handle.pid)
+        workers = worker_pids(handle.pid)
         assert len(workers) == 2, f"expected one worker per copy, found {workers}"
         os.kill(handle.pid, signal.SIGKILL)
         handle.process.wait(timeout=10)
@@ -111,7 +94,7 @@ def test_the_server_answers_as_before_after_its_workers_died(
 
     before = ask(None)
     log_start = embedded_ollama_server.log_path.stat().st_size
-    killed = _workers(embedded_ollama_server.pid)
+    killed = worker_pids(embedded_ollama_server.pid)
     assert killed, "the server runs no model worker"
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
@@ -134,7 +117,7 @@ def test_a_stream_whose_worker_dies_ends_with_an_error_line(
         stream=True,
     )
     next(stream)  # part of the answer has reached the client: it cannot be sent again
-    for pid in _workers(embedded_ollama_server.pid):
+    for pid in worker_pids(embedded_ollama_server.pid):
         os.kill(pid, signal.SIGKILL)
     with pytest.raises(ollama.ResponseError, match="not answered"):
         for _ in stream:
