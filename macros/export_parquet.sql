@@ -4,9 +4,10 @@
   always hold the same rows.
   Usage: post_hook="{{ export_parquet('training/mart_dataset_splits', ['ticker', 'split']) }}"
   (export_marts calls it with relation= for every mart at the end of a run.)
-  On Spark the copy goes to $WAREHOUSE_DIR/spark/<subdir>/, a folder of Parquet part files written by
-  Spark itself (INSERT OVERWRITE DIRECTORY, not partitioned; the Spark tables themselves are Parquet
-  too), so a Spark build beside a DuckDB build never overwrites DuckDB's files.
+  On Spark the copy goes to <storage root>/<subdir>/ (spark_storage_root(), default
+  $WAREHOUSE_DIR/spark), a folder of Parquet part files written by Spark itself (INSERT OVERWRITE
+  DIRECTORY, not partitioned; the Spark tables themselves are Parquet too), so a Spark build beside
+  a DuckDB build never overwrites DuckDB's files, and on a cluster the executors write it.
 -#}
 {% macro export_parquet(subdir, partition_by=none, relation=none) -%}
 {{ return(adapter.dispatch('export_parquet')(subdir, partition_by, relation)) }}
@@ -24,6 +25,6 @@ copy (select * from {{ source_relation }}) to '{{ target_path }}.parquet' (forma
 {%- endmacro %}
 
 {% macro spark__export_parquet(subdir, partition_by, relation) -%}
-insert overwrite directory '{{ warehouse_dir() ~ '/spark/' ~ subdir }}' using parquet
+insert overwrite directory '{{ spark_storage_root() ~ '/' ~ subdir }}' using parquet
 select * from {{ relation or this }}
 {%- endmacro %}

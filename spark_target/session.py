@@ -1,9 +1,12 @@
 """The Spark session the ``spark`` output of profiles.yml describes, for the jobs that run beside dbt.
 
 dbt-spark's ``method: session`` opens ``SparkSession.builder.enableHiveSupport()`` with the output's
-``server_side_parameters``; :func:`spark_session` opens the same one (same warehouse folder, same
-Derby metastore), so tables registered here are the tables dbt reads. The profile stays the one
-place those settings are written.
+``server_side_parameters``; :func:`spark_session` opens the same one (same master, same storage
+root, same metastore), so tables registered here are the tables dbt reads. The profile stays the
+one place those settings are written, environment variables included (SPARK_MASTER,
+SPARK_STORAGE_ROOT, ...: docs/spark.md): :func:`spark_conf` renders it as dbt does. In a process
+that already runs a session (bin/spark-parity runs dbt in its own process), dbt-spark's
+``getOrCreate()`` returns that one: one Spark application for every step.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ import jinja2
 import yaml
 
 from warehouse_core.errors import UserError
+from warehouse_core.paths import warehouse_dir
 from warehouse_core.project import PROJECT_DIR
 
 logger = logging.getLogger(__name__)
 
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 SPARK_OUTPUT = "spark"
+# Set by the profile from $SPARK_STORAGE_ROOT (default $WAREHOUSE_DIR/spark); read back by the macros
+# as a Spark variable (macros/spark_storage_root.sql).
+STORAGE_ROOT_KEY = "spark.signal_warehouse.storage_root"
 
 
 def require_java() -> None:
@@ -66,6 +73,8 @@ def spark_session() -> Any:
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
+    # the driver's own files (the embedded metastore, derby.log) go to $WAREHOUSE_DIR/spark
+    (warehouse_dir() / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in spark_conf().items():
         builder = builder.config(key, value)
