@@ -1,11 +1,12 @@
 """The raw tables a Spark build reads: DuckDB's ``raw`` schema (written by the ingest CLIs).
 
-``export`` writes tables of a DuckDB warehouse to Parquet under ``$WAREHOUSE_DIR/spark/inputs``;
-``register`` declares each file as a Spark table (``raw.<table>``) in the metastore dbt's Spark
-session uses, pointing at the file, not copying it. spark_target.python_job uses both for the
-tables of the Python models.
+:func:`copy_tables` reads tables of a DuckDB warehouse on the driver and stores each as a Spark
+table (``raw.<table>``, Parquet) through Spark's own writer, so the files land in Spark's storage
+(``<storage root>/warehouse``, profiles.yml) where every executor of a cluster reads them, not in a
+folder only the driver's machine sees. spark_target.python_job stores the tables of the Python
+models the same way (:func:`write_arrow`).
 
-    python -m spark_target.inputs            # both steps, from $WAREHOUSE_DIR/warehouse.duckdb
+    python -m spark_target.inputs            # from $WAREHOUSE_DIR/warehouse.duckdb
     python -m spark_target.inputs --with-llm-tables   # and the LLM stage tables of that build
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse_core.errors import UserError
-from warehouse_core.paths import warehouse_dir, warehouse_path
+from warehouse_core.paths import warehouse_path
 from warehouse_core.warehouse import connect
 
 logger = logging.getLogger(__name__)
@@ -29,15 +30,23 @@ TARGET_SCHEMA = "main"
 PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
 
 
-def inputs_dir() -> Path:
-    return warehouse_dir() / "spark" / "inputs"
+def write_arrow(session: Any, data: Any, name: str) -> None:
+    """Store a pyarrow Table as the Spark table ``schema.table`` (Parquet, replacing an earlier one).
+
+    The column types are the Arrow types DuckDB gave (so Spark holds what DuckDB holds); Spark's
+    writer puts the files under its warehouse folder, on the executors."""
+    schema = name.split(".")[0]
+    session.sql(f"create database if not exists {schema}")
+    session.sql(f"drop table if exists {name}")
+    session.createDataFrame(data).write.format("parquet").saveAsTable(name)
+    logger.info("stored %s (%d rows)", name, data.num_rows)
 
 
-def export(
-    duckdb_file: Path, out_dir: Path, python_job_tables: tuple[str, ...] = (), include_raw: bool = True
-) -> dict[str, Path]:
-    """Write every raw table (unless not include_raw) and the given tables of the target schema to
-    ``out_dir/<schema>/<table>.parquet``; returns {schema.table: file}."""
+def copy_tables(
+    session: Any, duckdb_file: Path, python_job_tables: tuple[str, ...] = (), include_raw: bool = True
+) -> list[str]:
+    """Every raw table of ``duckdb_file`` (unless not include_raw) and the given tables of the target
+    schema, stored as Spark tables of the same name; returns their names."""
     con = connect(duckdb_file, read_only=True)
     try:
         raw_tables = [
@@ -48,26 +57,13 @@ def export(
         ]
         if include_raw and not raw_tables:
             raise UserError(f"{duckdb_file} has no raw tables: run the ingest (python -m python_ingest) first")
-        wanted = [(RAW_SCHEMA, t) for t in raw_tables if include_raw] + [(TARGET_SCHEMA, t) for t in python_job_tables]
-        written: dict[str, Path] = {}
-        for schema, table in wanted:
-            path = out_dir / schema / f"{table}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy (select * from {schema}.{table}) to '{path}' (format parquet)")
-            written[f"{schema}.{table}"] = path
-        return written
+        wanted = [f"{RAW_SCHEMA}.{t}" for t in raw_tables if include_raw]
+        wanted += [f"{TARGET_SCHEMA}.{t}" for t in python_job_tables]
+        for name in wanted:
+            write_arrow(session, con.sql(f"select * from {name}").to_arrow_table(), name)
+        return wanted
     finally:
         con.close()
-
-
-def register(session: Any, tables: dict[str, Path]) -> None:
-    """Declare each ``schema.table`` -> Parquet file as a Spark table (replacing an earlier one)."""
-    for name, path in tables.items():
-        schema = name.split(".")[0]
-        session.sql(f"create database if not exists {schema}")
-        session.sql(f"drop table if exists {name}")
-        session.sql(f"create table {name} using parquet location '{path.resolve().as_uri()}'")
-        logger.info("registered %s -> %s", name, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from spark_target.session import spark_session
 
-        tables = export(warehouse_path(), inputs_dir(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
         session = spark_session()
-        register(session, tables)
+        copy_tables(session, warehouse_path(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
         session.stop()
     except UserError as exc:
         logger.error("error: %s", exc)

@@ -5,8 +5,8 @@ Databricks): the same Python code, fed from Spark tables, writing Parquet tables
     python -m spark_target.python_job llm-copy     # copy the LLM stage tables of the DuckDB build
     python -m spark_target.python_job scorecard    # mart_strategy_scorecard from Spark's marts
 
-Each table is written with DuckDB's typing of the same pandas frame (as dbt-duckdb stores a Python
-model's result) to $WAREHOUSE_DIR/spark/python_job/<table>.parquet and registered as main.<table>.
+Each table is stored as main.<table> (Parquet, under Spark's storage root) with DuckDB's typing of
+the same pandas frame, as dbt-duckdb stores a Python model's result.
 The settings are the models' rendered configs (llm_settings, scorecard_settings) from the manifest
 of the last Spark parse or build (--manifest). Order in a Spark build (bin/spark-parity does it):
 dbt up to int_llm_context, `llm`, dbt up to mart_backtest_summary, `scorecard`, the rest of dbt.
@@ -25,9 +25,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from spark_target.inputs import PYTHON_JOB_TABLES, TARGET_SCHEMA, export, register
+from spark_target.inputs import PYTHON_JOB_TABLES, TARGET_SCHEMA, copy_tables, write_arrow
 from warehouse_core.errors import UserError
-from warehouse_core.paths import warehouse_dir, warehouse_path
+from warehouse_core.paths import warehouse_path
 from warehouse_core.project import PROJECT_DIR
 
 logger = logging.getLogger(__name__)
@@ -64,14 +64,13 @@ def table_frame(session: Any, table: str, where: str | None = None) -> pd.DataFr
 
 
 def write_table(session: Any, frame: pd.DataFrame, table: str) -> None:
-    """Store ``frame`` as main.<table>: Parquet typed by DuckDB, registered in Spark's metastore."""
-    path = warehouse_dir() / "spark" / "python_job" / f"{table}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Store ``frame`` as the Spark table main.<table>, typed as DuckDB types the frame."""
     con = duckdb.connect()
-    con.register("frame", frame)
-    con.execute(f"copy (select * from frame) to '{path}' (format parquet)")
-    con.close()
-    register(session, {f"{TARGET_SCHEMA}.{table}": path})
+    try:
+        con.register("frame", frame)
+        write_arrow(session, con.sql("select * from frame").to_arrow_table(), f"{TARGET_SCHEMA}.{table}")
+    finally:
+        con.close()
 
 
 def run_llm_stages(session: Any, manifest: Path) -> None:
@@ -90,8 +89,7 @@ def run_llm_stages(session: Any, manifest: Path) -> None:
 
 def copy_llm_tables(session: Any, duckdb_file: Path) -> None:
     """The LLM stage tables of a DuckDB build, as they are (the cached answers; no LLM call)."""
-    exported = export(duckdb_file, warehouse_dir() / "spark" / "inputs", PYTHON_JOB_TABLES, include_raw=False)
-    register(session, exported)
+    copy_tables(session, duckdb_file, PYTHON_JOB_TABLES, include_raw=False)
 
 
 def run_scorecard(session: Any, manifest: Path) -> None:
@@ -114,6 +112,16 @@ def run_scorecard(session: Any, manifest: Path) -> None:
     write_table(session, scorecard, "mart_strategy_scorecard")
 
 
+def run_job(session: Any, job: str, manifest: Path) -> None:
+    """One job in the given session (bin/spark-parity runs them in its own session)."""
+    if job == "llm":
+        run_llm_stages(session, manifest)
+    elif job == "llm-copy":
+        copy_llm_tables(session, warehouse_path())
+    else:
+        run_scorecard(session, manifest)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", choices=["llm", "llm-copy", "scorecard"])
@@ -124,12 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         from spark_target.session import spark_session
 
         session = spark_session()
-        if args.job == "llm":
-            run_llm_stages(session, args.manifest)
-        elif args.job == "llm-copy":
-            copy_llm_tables(session, warehouse_path())
-        else:
-            run_scorecard(session, args.manifest)
+        run_job(session, args.job, args.manifest)
         session.stop()
     except UserError as exc:
         logger.error("error: %s", exc)
