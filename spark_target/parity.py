@@ -2,13 +2,18 @@
 
 Both builds run under $WAREHOUSE_DIR/parity (the warehouse in $WAREHOUSE_DIR itself is never
 touched): the bundled sample and a fixed external signals file (write_signals_file) are loaded into
-a fresh DuckDB file, dbt builds it with the LLM
-disabled (the LLM is not what parity tests), its raw tables and its LLM stage tables (the cached
-answers) go to Spark, the Python job computes the scorecard from Spark's tables, and dbt builds
-everything else on Spark (`--target spark`). Then every model under
-models/marts is read from both engines (Spark's through a Spark session, views too) and compared row by row on
-its unique key (spark_target.compare). One line per mart, then
+a fresh DuckDB file, dbt builds it with the LLM disabled (the LLM is not what parity tests), its raw
+tables and its LLM stage tables (the cached answers) go to Spark, the Python job computes the
+scorecard from Spark's tables, and dbt builds everything else on Spark (`--target spark`). Then
+every model under models/marts is read from both engines (Spark's through the Spark session, views
+too) and compared row by row on its unique key (spark_target.compare). One line per mart, then
 `parity: <tables> tables, <rows> rows, max rel diff <x>`; exit 0 only when all agree.
+
+Everything on Spark happens in this process and in ONE Spark application: dbt runs in-process
+(dbtRunner), and dbt-spark's session method picks up the session this process opened, so a cluster
+starts executors once, not once per step. Where it runs is profiles.yml's (SPARK_MASTER, default
+local[2]); `--cluster` starts a standalone master and worker on 127.0.0.1 for the run
+(spark_target.cluster) and stops them after it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,15 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 from tqdm import tqdm
@@ -41,6 +51,8 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 SCORECARD_READERS = "mart_signal_tracking+"
 SIGNALS_NAME = "parity"
 ACTIONS = ("BUY", "HOLD", "SELL")
+NO_LLM = "{enable_llm: false}"
+Result = TypeVar("Result")
 
 
 def write_signals_file(path: Path) -> None:
@@ -62,74 +74,129 @@ def write_signals_file(path: Path) -> None:
         csv.writer(out).writerows([["ticker", "date", "action", "confidence"], *rows])
 
 
-def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
-    """(name, command) of every step, in order; each runs with WAREHOUSE_DIR=parity_dir."""
-    duckdb_target = str(parity_dir / "duckdb_target")
-    spark_target = str(parity_dir / "spark" / "target")
-    no_llm = "{enable_llm: false}"
+def duckdb_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
+    """(name, command) of the steps before Spark, in order; each runs with WAREHOUSE_DIR=parity_dir."""
     return [
         ("ingest the bundled sample", [PYTHON, "-m", "python_ingest", "--source", "sample"]),
         (
             "load a signals file",
             [PYTHON, "-m", "python_ingest.signals", "--file", str(parity_dir / "signals.csv"), "--name", SIGNALS_NAME],
         ),
-        ("dbt build on DuckDB", [DBT, "build", "--vars", no_llm, "--target-path", duckdb_target]),
-        ("raw and LLM tables to Spark", [PYTHON, "-m", "spark_target.inputs", "--with-llm-tables"]),
-        (
-            "dbt build on Spark",
-            [
-                DBT,
-                "build",
-                "--target",
-                "spark",
-                "--vars",
-                no_llm,
-                "--exclude",
-                SCORECARD_READERS,
-                "--target-path",
-                spark_target,
-            ],
-        ),
-        (
-            "scorecard on Spark",
-            [PYTHON, "-m", "spark_target.python_job", "scorecard", "--manifest", f"{spark_target}/manifest.json"],
-        ),
-        (
-            "dbt build on Spark (after the scorecard)",
-            [
-                DBT,
-                "build",
-                "--target",
-                "spark",
-                "--vars",
-                no_llm,
-                "--select",
-                SCORECARD_READERS,
-                "--target-path",
-                spark_target,
-            ],
-        ),
+        ("dbt build on DuckDB", [DBT, "build", "--vars", NO_LLM, "--target-path", str(parity_dir / "duckdb_target")]),
     ]
 
 
-def run_steps(parity_dir: Path) -> None:
-    """Run every build step, its output in parity_dir/logs/<n>.log; a failing step raises UserError."""
-    env = {**os.environ, "WAREHOUSE_DIR": str(parity_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def spark_steps(parity_dir: Path) -> list[tuple[str, Callable[[Any], None]]]:
+    """(name, action on the Spark session) of the Spark build, in order."""
+    from spark_target.inputs import PYTHON_JOB_TABLES, copy_tables
+    from spark_target.python_job import run_job
+
+    target_path = parity_dir / "spark" / "target"
+
+    def dbt_build(*selection: str) -> Callable[[Any], None]:
+        args = ["build", "--target", "spark", "--vars", NO_LLM, *selection, "--target-path", str(target_path)]
+        return lambda _session: run_dbt(args)
+
+    return [
+        (
+            "raw and LLM tables to Spark",
+            lambda session: copy_tables(session, parity_dir / WAREHOUSE_FILE, PYTHON_JOB_TABLES),
+        ),
+        ("dbt build on Spark", dbt_build("--exclude", SCORECARD_READERS)),
+        ("scorecard on Spark", lambda session: run_job(session, "scorecard", target_path / "manifest.json")),
+        ("dbt build on Spark (after the scorecard)", dbt_build("--select", SCORECARD_READERS)),
+    ]
+
+
+def run_command(command: list[str]) -> None:
+    done = subprocess.run(command, cwd=PROJECT_DIR, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"exit {done.returncode}")
+
+
+def run_dbt(args: list[str]) -> None:
+    """dbt in this process, so dbt-spark uses this process's Spark session; raises when it fails."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke([*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)])
+    if not result.success:
+        raise RuntimeError(f"dbt {args[0]} failed: {result.exception or 'see the lines above'}")
+
+
+@contextmanager
+def output_to(log: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 of this process into ``log``: Python's output, dbt's, and that of a
+    JVM started meanwhile (it keeps them: the Spark driver's lines stay in the log it started in)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with log.open("ab") as out:
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def run_logged(log: Path, action: Callable[[], Result]) -> Result:
+    """``action()`` with all its output in ``log``; a failure raises UserError with the log's end."""
+    with output_to(log):
+        try:
+            return action()
+        except Exception as exc:  # whatever fails, the user gets the step's log
+            traceback.print_exc()
+            failure = exc
+    tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
+    raise UserError(f"step '{log.stem}' failed ({failure}); last lines of {log}:\n{tail}") from failure
+
+
+def run_parity(parity_dir: Path, cluster: bool) -> list[TableComparison]:
+    """Every step, then the comparison; the Spark part in one Spark application (on a standalone
+    cluster of this machine when ``cluster``, else where profiles.yml says). Each step's output is in
+    parity_dir/logs/<n> <step>.log."""
+    from spark_target.cluster import standalone_cluster
+    from spark_target.session import spark_conf, spark_session
+
+    os.environ.update({"WAREHOUSE_DIR": str(parity_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     (parity_dir / "logs").mkdir(parents=True, exist_ok=True)
-    steps = build_steps(parity_dir)
-    with tqdm(steps, desc="spark-parity", unit="step") as progress:
-        for number, (name, command) in enumerate(progress, start=1):
+    before_spark, on_spark = duckdb_steps(parity_dir), spark_steps(parity_dir)
+    with ExitStack() as stack:
+        terminal = stack.enter_context(os.fdopen(os.dup(2), "w"))  # fd 2 goes to the logs meanwhile
+        total = len(before_spark) + int(cluster) + 1 + len(on_spark) + 1
+        progress = stack.enter_context(tqdm(total=total, desc="spark-parity", unit="step", file=terminal))
+
+        def step(name: str, action: Callable[[], Result]) -> Result:
             progress.set_postfix_str(name)
-            log = parity_dir / "logs" / f"{number}.log"
             started = time.monotonic()
-            with log.open("w") as out:
-                done = subprocess.run(
-                    command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
-                )
-            logger.info("%s: %.0f s", name, time.monotonic() - started)
-            if done.returncode != 0:
-                tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
-                raise UserError(f"step '{name}' failed (exit {done.returncode}); last lines of {log}:\n{tail}")
+            result = run_logged(parity_dir / "logs" / f"{progress.n + 1} {name}.log", action)
+            progress.write(f"{name}: {time.monotonic() - started:.0f} s", file=terminal)
+            progress.update()
+            return result
+
+        for name, command in before_spark:
+            step(name, lambda command=command: run_command(command))
+        if cluster:
+            conf = spark_conf()
+            cores, memory = int(conf["spark.cores.max"]), conf["spark.executor.memory"]
+            cluster_dir = parity_dir / "cluster"
+            master = step(
+                "start a standalone cluster",
+                lambda: stack.enter_context(standalone_cluster(cluster_dir, cores, memory)),
+            )
+            os.environ["SPARK_MASTER"] = master
+        session = step("start the Spark application", spark_session)
+        stack.callback(session.stop)  # before the cluster stops (last in, first out)
+        for name, action in on_spark:
+            step(name, lambda action=action: action(session))
+        return step("compare every mart", lambda: compare_marts(parity_dir, session))
 
 
 def mart_keys(manifest: Path) -> dict[str, list[str]]:
@@ -153,24 +220,19 @@ def mart_keys(manifest: Path) -> dict[str, list[str]]:
     return dict(sorted(keys.items()))
 
 
-def compare_marts(parity_dir: Path) -> list[TableComparison]:
+def compare_marts(parity_dir: Path, session: Any) -> list[TableComparison]:
     """Each mart as DuckDB built it against the same mart read through Spark (views included)."""
     from spark_target.python_job import table_frame
-    from spark_target.session import spark_session
 
     keys = mart_keys(parity_dir / "duckdb_target" / "manifest.json")
-    os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark session of the parity builds
-    session = spark_session()
     con = duckdb.connect(str(parity_dir / WAREHOUSE_FILE), read_only=True)
     try:
-        results = []
-        for table, key in tqdm(keys.items(), desc="compare", unit="mart"):
-            reference = con.sql(f"select * from main.{table}").df()
-            results.append(compare_tables(table, reference, table_frame(session, table), key))
-        return results
+        return [
+            compare_tables(table, con.sql(f"select * from main.{table}").df(), table_frame(session, table), key)
+            for table, key in keys.items()
+        ]
     finally:
         con.close()
-        session.stop()
 
 
 def parity_line(results: list[TableComparison]) -> str:
@@ -182,21 +244,34 @@ def parity_line(results: list[TableComparison]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run the Spark part on a standalone master and worker started on 127.0.0.1 for this run",
+    )
+    parser.add_argument(
         "--compare-only", action="store_true", help="compare the builds already in $WAREHOUSE_DIR/parity"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # SIGTERM ends the run as Ctrl-C does: through the clean-up (Spark stopped, the cluster too)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     parity_dir = warehouse_dir() / "parity"
     try:
-        from spark_target.session import require_java
+        from spark_target.session import require_java, spark_session
 
         require_java()
-        if not args.compare_only:
+        if args.compare_only:
+            os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark tables of the parity builds
+            session = spark_session()
+            try:
+                results = compare_marts(parity_dir, session)
+            finally:
+                session.stop()
+        else:
             shutil.rmtree(parity_dir, ignore_errors=True)
             parity_dir.mkdir(parents=True)
             write_signals_file(parity_dir / "signals.csv")
-            run_steps(parity_dir)
-        results = compare_marts(parity_dir)
+            results = run_parity(parity_dir, args.cluster)
     except UserError as exc:
         logger.error("error: %s", exc)
         return 2
