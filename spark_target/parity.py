@@ -257,9 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     parity_dir = warehouse_dir() / "parity"
     try:
-        from spark_target.session import require_java, spark_session
+        from spark_target.session import check_master, require_java, spark_conf, spark_session
 
         require_java()
+        if not args.cluster:  # before the DuckDB build, not after it
+            check_master(spark_conf()["spark.master"])
         if args.compare_only:
             os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark tables of the parity builds
             session = spark_session()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import warnings
@@ -65,9 +66,27 @@ def spark_conf() -> dict[str, str]:
     }
 
 
+def check_master(master: str) -> None:
+    """A standalone master (``spark://host:port``, or a comma-separated list for a standby pair) must
+    answer on one of its addresses: without this check Spark retries for a minute, then fails the
+    first query. Other masters (local, yarn, k8s) are not checked."""
+    if not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+            return
+        except (OSError, ValueError):
+            continue
+    raise UserError(f"no Spark master answers at {master}: start it, or set SPARK_MASTER (unset means local[2])")
+
+
 def spark_session() -> Any:
     """Open (or return) this process's Spark session, configured like dbt's."""
     require_java()
+    conf = spark_conf()
+    check_master(conf["spark.master"])
     # pyspark 4.3 warns on import that it does not fully support pandas 3; these jobs hand rows
     # over as Python values (Row.asDict), never through pyspark's pandas conversion.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -76,7 +95,7 @@ def spark_session() -> Any:
     # the driver's own files (the embedded metastore, derby.log) go to $WAREHOUSE_DIR/spark
     (warehouse_dir() / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in spark_conf().items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from spark_target.session import STORAGE_ROOT_KEY, spark_conf
+from spark_target.session import STORAGE_ROOT_KEY, check_master, spark_conf
 from warehouse_core.project import PROJECT_DIR
 
 SETTINGS = (
@@ -105,3 +106,26 @@ def test_dbt_reads_the_same_settings(env: dict[str, str]) -> None:
         check=True,
     )
     assert json.loads(rendered.stdout) == json.loads(ours.stdout)
+
+
+def test_a_standalone_master_that_does_not_answer_is_one_line_before_any_build(tmp_path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens once the socket is closed
+    env = {**os.environ, "SPARK_MASTER": f"spark://127.0.0.1:{port}", "WAREHOUSE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "spark_target.parity"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: no Spark master answers at spark://127.0.0.1:{port}: start it, or set SPARK_MASTER (unset means local[2])"
+    ]
+    assert not (tmp_path / "parity" / "warehouse.duckdb").exists()  # stopped before the DuckDB build
+
+
+def test_a_standalone_master_that_answers_passes() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_master(f"spark://nohost.invalid:7077,127.0.0.1:{listening.getsockname()[1]}")  # one of a pair
+    check_master("local[2]")  # not a standalone master: nothing to check
