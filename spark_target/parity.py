@@ -13,7 +13,9 @@ Everything on Spark happens in this process and in ONE Spark application: dbt ru
 (dbtRunner), and dbt-spark's session method picks up the session this process opened, so a cluster
 starts executors once, not once per step. Where it runs is profiles.yml's (SPARK_MASTER, default
 local[2]); `--cluster` starts a standalone master and worker on 127.0.0.1 for the run
-(spark_target.cluster) and stops them after it.
+(spark_target.cluster) and stops them after it. `--thrift` sends dbt's SQL through the spark_thrift
+output (dbt-spark method: thrift) to a Spark Thrift Server started in the run's application
+(spark_target.thrift_server), the Python jobs still using the session.
 """
 
 from __future__ import annotations
@@ -86,15 +88,16 @@ def duckdb_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def spark_steps(parity_dir: Path) -> list[tuple[str, Callable[[Any], None]]]:
-    """(name, action on the Spark session) of the Spark build, in order."""
+def spark_steps(parity_dir: Path, dbt_target: str) -> list[tuple[str, Callable[[Any], None]]]:
+    """(name, action on the Spark session) of the Spark build, in order; dbt builds through the
+    profile output ``dbt_target`` (spark: this process's session; spark_thrift: a thrift server)."""
     from spark_target.inputs import PYTHON_JOB_TABLES, copy_tables
     from spark_target.python_job import run_job
 
     target_path = parity_dir / "spark" / "target"
 
     def dbt_build(*selection: str) -> Callable[[Any], None]:
-        args = ["build", "--target", "spark", "--vars", NO_LLM, *selection, "--target-path", str(target_path)]
+        args = ["build", "--target", dbt_target, "--vars", NO_LLM, *selection, "--target-path", str(target_path)]
         return lambda _session: run_dbt(args)
 
     return [
@@ -158,19 +161,20 @@ def run_logged(log: Path, action: Callable[[], Result]) -> Result:
     raise UserError(f"step '{log.stem}' failed ({failure}); last lines of {log}:\n{tail}") from failure
 
 
-def run_parity(parity_dir: Path, cluster: bool) -> list[TableComparison]:
+def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) -> list[TableComparison]:
     """Every step, then the comparison; the Spark part in one Spark application (on a standalone
-    cluster of this machine when ``cluster``, else where profiles.yml says). Each step's output is in
-    parity_dir/logs/<n> <step>.log."""
+    cluster of this machine when ``cluster``, else where profiles.yml says), dbt through a thrift
+    server in that application when ``thrift``. Each step's output is in parity_dir/logs/<n> <step>.log."""
     from spark_target.cluster import standalone_cluster
     from spark_target.session import spark_conf, spark_session
+    from spark_target.thrift_server import HOST, thrift_server
 
     os.environ.update({"WAREHOUSE_DIR": str(parity_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     (parity_dir / "logs").mkdir(parents=True, exist_ok=True)
-    before_spark, on_spark = duckdb_steps(parity_dir), spark_steps(parity_dir)
+    before_spark, on_spark = duckdb_steps(parity_dir), spark_steps(parity_dir, "spark_thrift" if thrift else "spark")
     with ExitStack() as stack:
         terminal = stack.enter_context(os.fdopen(os.dup(2), "w"))  # fd 2 goes to the logs meanwhile
-        total = len(before_spark) + int(cluster) + 1 + len(on_spark) + 1
+        total = len(before_spark) + int(cluster) + 1 + int(thrift) + len(on_spark) + 1
         progress = stack.enter_context(tqdm(total=total, desc="spark-parity", unit="step", file=terminal))
 
         def step(name: str, action: Callable[[], Result]) -> Result:
@@ -194,6 +198,9 @@ def run_parity(parity_dir: Path, cluster: bool) -> list[TableComparison]:
             os.environ["SPARK_MASTER"] = master
         session = step("start the Spark application", spark_session)
         stack.callback(session.stop)  # before the cluster stops (last in, first out)
+        if thrift:
+            port = step("start a thrift server in the application", lambda: stack.enter_context(thrift_server(session)))
+            os.environ.update({"SPARK_THRIFT_HOST": HOST, "SPARK_THRIFT_PORT": str(port)})
         for name, action in on_spark:
             step(name, lambda action=action: action(session))
         return step("compare every mart", lambda: compare_marts(parity_dir, session))
@@ -249,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run the Spark part on a standalone master and worker started on 127.0.0.1 for this run",
     )
     parser.add_argument(
+        "--thrift",
+        action="store_true",
+        help="dbt through the spark_thrift output (dbt-spark method: thrift), to a thrift server this run starts",
+    )
+    parser.add_argument(
         "--compare-only", action="store_true", help="compare the builds already in $WAREHOUSE_DIR/parity"
     )
     args = parser.parse_args(argv)
@@ -273,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(parity_dir, ignore_errors=True)
             parity_dir.mkdir(parents=True)
             write_signals_file(parity_dir / "signals.csv")
-            results = run_parity(parity_dir, args.cluster)
+            results = run_parity(parity_dir, args.cluster, args.thrift)
     except UserError as exc:
         logger.error("error: %s", exc)
         return 2
