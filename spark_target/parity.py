@@ -161,6 +161,15 @@ def run_logged(log: Path, action: Callable[[], Result]) -> Result:
     raise UserError(f"step '{log.stem}' failed ({failure}); last lines of {log}:\n{tail}") from failure
 
 
+def stop_session(session: Any) -> None:
+    """Stop the Spark application; after an interruption (SIGTERM mid-call) the JVM bridge may be
+    broken, which must not hide why the run ended, nor keep the cluster from being stopped."""
+    try:
+        session.stop()
+    except Exception as exc:  # the run is over either way
+        logger.warning("the Spark session did not stop cleanly: %s", str(exc).splitlines()[0])
+
+
 def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) -> list[TableComparison]:
     """Every step, then the comparison; the Spark part in one Spark application (on a standalone
     cluster of this machine when ``cluster``, else where profiles.yml says), dbt through a thrift
@@ -197,7 +206,7 @@ def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) ->
             )
             os.environ["SPARK_MASTER"] = master
         session = step("start the Spark application", spark_session)
-        stack.callback(session.stop)  # before the cluster stops (last in, first out)
+        stack.callback(stop_session, session)  # before the cluster stops (last in, first out)
         if thrift:
             port = step("start a thrift server in the application", lambda: stack.enter_context(thrift_server(session)))
             os.environ.update({"SPARK_THRIFT_HOST": HOST, "SPARK_THRIFT_PORT": str(port)})
