@@ -13,6 +13,7 @@ the kernel sends them SIGTERM (PR_SET_PDEATHSIG), so nothing is left running.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import re
@@ -81,6 +82,11 @@ def session_pids(session_id: int) -> list[int]:
         if fields[0] != "Z" and int(fields[3]) == session_id:
             pids.append(int(entry.name))
     return pids
+
+
+def cluster_marker(work_dir: Path) -> str:
+    """The mark of the cluster started in ``work_dir`` (hex: no space to split in Spark's options)."""
+    return hashlib.sha256(str(work_dir.resolve()).encode()).hexdigest()[:16]
 
 
 def marked_pids(marker: str) -> list[int]:
@@ -160,7 +166,7 @@ def standalone_cluster(work_dir: Path, cores: int, memory: str) -> Iterator[str]
     """A master and a worker (``cores`` cores, ``memory`` for executors) on 127.0.0.1; yields the
     master URL and stops both when the block ends, whatever ends it."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    marker = str(work_dir.resolve())
+    marker = cluster_marker(work_dir)
     with ExitStack() as running:
         master = start_daemon(
             "master", [MASTER_CLASS, "--host", HOST, "--port", "0", "--webui-port", "0"], work_dir, marker

@@ -18,7 +18,14 @@ import pytest
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (bin/spark-parity installs it)")
 
-from spark_target.cluster import MASTER_CLASS, WORKER_CLASS, marked_pids, session_pids, standalone_cluster
+from spark_target.cluster import (
+    MASTER_CLASS,
+    WORKER_CLASS,
+    cluster_marker,
+    marked_pids,
+    session_pids,
+    standalone_cluster,
+)
 from warehouse_core.project import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
@@ -48,10 +55,10 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def daemons(marker: Path) -> dict[str, int]:
-    """{'master': pid, 'worker': pid} of the cluster started in ``marker``, those still running."""
+def daemons(work_dir: Path) -> dict[str, int]:
+    """{'master': pid, 'worker': pid} of the cluster started in ``work_dir``, those still running."""
     found = {}
-    for pid in marked_pids(str(marker.resolve())):
+    for pid in marked_pids(cluster_marker(work_dir)):
         line = cmdline(pid)
         found.update({"master": pid} if MASTER_CLASS in line else {"worker": pid} if WORKER_CLASS in line else {})
     return found
