@@ -33,6 +33,7 @@ spark = (SparkSession.builder.master("local[1]").enableHiveSupport()
          .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
          .config("spark.ui.enabled", "false").config("spark.sql.warehouse.dir", folder + "/warehouse")
          .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={folder}/metastore_db;create=true")
+         .config("spark.driver.extraJavaOptions", f"-Dderby.stream.error.file={folder}/derby.log")
          .getOrCreate())
 with thrift_server(spark) as port:
     print(port, flush=True)
