@@ -95,23 +95,17 @@ def copy_llm_tables(session: Any, duckdb_file: Path) -> None:
 
 
 def run_scorecard(session: Any, manifest: Path) -> None:
-    """mart_strategy_scorecard from Spark's tables, as the dbt Python model computes it."""
-    from signal_stats.scorecard import build_scorecard
+    """mart_strategy_scorecard from Spark's tables, through the same entry point as the dbt model."""
+    from signal_stats.scorecard import build_scorecard, read_inputs
     from signal_stats.settings import ScorecardSettings
 
     settings = ScorecardSettings.from_config(model_config(manifest, "mart_strategy_scorecard", "scorecard_settings"))
-    portfolio = f"ticker = '{settings.portfolio_ticker}'"
-    daily = table_frame(session, "fct_backtest_daily", portfolio)[
-        ["strategy", "date", "strategy_return", "buy_hold_return"]
-    ]
-    scorecard = build_scorecard(
-        signal_stats=table_frame(session, "int_strategy_signal_stats"),
-        health=table_frame(session, "int_llm_output_health"),
-        summary=table_frame(session, "mart_backtest_summary", portfolio),
-        daily=daily,
-        settings=settings,
-    )
-    write_table(session, scorecard, "mart_strategy_scorecard")
+
+    def read(relation: str, condition: str | None, columns: list[str] | None) -> pd.DataFrame:
+        frame = table_frame(session, relation, condition)
+        return frame if columns is None else frame[columns]
+
+    write_table(session, build_scorecard(read_inputs(read, settings), settings), "mart_strategy_scorecard")
 
 
 def main(argv: list[str] | None = None) -> int:
