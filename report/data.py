@@ -135,6 +135,13 @@ class ScorecardRow(BaseModel):
     spa_p_value: float | None
     verdict: Verdict
     verdict_reason: str | None = None
+    # the verdict's figures (warehouses built before the random-timing verdict have none of them)
+    random_timing_hit_rate: float | None = None
+    signal_timing_p_value: float | None = None
+    signal_timing_adjusted_p_value: float | None = None
+    minimum_detectable_effect: float | None = None
+    portfolio_timing_p_value: float | None = None
+    random_timing_family_size: int | None = None
     matched_base_hit_rate: float | None = None  # the no-skill hit rate of the strategy's own action mix
     matched_hit_rate_p_value: float | None = None
     spa_family_p_value: float | None = None

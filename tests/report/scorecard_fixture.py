@@ -46,6 +46,12 @@ EXTRA_COLUMNS = {
     "mean_confidence": "double",
     "matched_base_hit_rate": "double",
     "matched_hit_rate_p_value": "double",
+    "random_timing_hit_rate": "double",
+    "signal_timing_p_value": "double",
+    "signal_timing_adjusted_p_value": "double",
+    "minimum_detectable_effect": "double",
+    "portfolio_timing_p_value": "double",
+    "random_timing_family_size": "integer",
     "spa_family_days": "integer",  # a column the report does not show: kept in the JSON as is
 }
 VERDICTS = ("no_edge", "insufficient_data", "edge")
@@ -90,6 +96,12 @@ def scorecard_rows(strategies: list[str]) -> list[dict[str, object]]:
                 "mean_confidence": 0.77 if llm else 1.0,
                 "matched_base_hit_rate": 0.5,
                 "matched_hit_rate_p_value": 0.42,
+                "random_timing_hit_rate": 0.497 + 0.001 * i,
+                "signal_timing_p_value": 0.0005 if i == 2 else 0.41 - 0.03 * i,
+                "signal_timing_adjusted_p_value": 0.0012 if i == 2 else 0.62 - 0.03 * i,
+                "minimum_detectable_effect": 0.071 + 0.001 * i,
+                "portfolio_timing_p_value": 0.21 + 0.01 * i,
+                "random_timing_family_size": len(strategies),
                 "spa_family_days": 200,
             }
         )
