@@ -428,6 +428,8 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             self._route(method, path, body)
         except ApiError as exc:
             self._send_error(exc.status, exc.message)
+        except RecursionError:  # JSON (or a JSON schema in it) nested deeper than Python recurses
+            self._send_error(HTTPStatus.BAD_REQUEST, "request body nested too deeply")
         except TimeoutError:  # a client that stopped reading its answer
             logger.debug("client did not read its answer in time during %s %s", method, path)
             self.close_connection = True
@@ -665,8 +667,6 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ApiError(400, f"invalid JSON in request body: {exc}") from None
-        except RecursionError:
-            raise ApiError(400, "invalid JSON in request body: nested too deeply") from None
 
     def _send_error(self, status: int, message: str) -> None:
         obj = openai_compat.error_body(status, message) if self._openai else {"error": message}

@@ -110,9 +110,20 @@ def test_a_chunked_body_within_the_cap_is_served(embedded_ollama_server: Embedde
     assert status == 200 and json.loads(answer)["license"] == "Apache-2.0"
 
 
-def test_json_nested_too_deep_is_a_400(embedded_ollama_server: EmbeddedHandle) -> None:
-    answer = httpx.post(embedded_ollama_server.host + "/api/chat", content=b"[" * 100_000 + b"]" * 100_000)
-    assert answer.status_code == 400
+def _deep_schema_request(depth: int) -> bytes:
+    """A chat request whose ``format`` is a schema of objects nested ``depth`` deep."""
+    schema = '{"type": "object"}'
+    for _ in range(depth):
+        schema = '{"type": "object", "properties": {"a": ' + schema + "}}"
+    head = json.dumps({"model": EMBEDDED_MODEL_NAME, "messages": [{"role": "user", "content": "x"}]})
+    return (head[:-1] + ', "format": ' + schema + "}").encode()
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, _deep_schema_request(400)], ids=["json", "schema"])
+def test_a_body_nested_too_deep_is_a_400(embedded_ollama_server: EmbeddedHandle, body: bytes) -> None:
+    """Both were 500s (Python's RecursionError in the JSON parser, or in the schema's checks)."""
+    answer = httpx.post(embedded_ollama_server.host + "/api/chat", content=body)
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["error"]
 
 
 def test_an_input_too_long_for_any_context_is_refused_without_waiting_for_a_copy(
