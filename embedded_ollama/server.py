@@ -365,7 +365,7 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     """TCP_NODELAY: an answer is written as headers, then body (or stream pieces); with Nagle's algorithm
     the body waited for the client's delayed ACK of the headers, 40 ms on every answer (22 answers/s
-    on a kept-alive connection, now 500-750 on a loaded machine)."""
+    on one kept-alive connection, now over 1,000: benchmarks/embedded_server_load.py --one-connection)."""
     server: EmbeddedOllamaServer
     _openai = False
     _cors_origin: str | None = None
