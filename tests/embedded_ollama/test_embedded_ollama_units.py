@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama, openai_compat
-from embedded_ollama.__main__ import build_parser, resolve_num_parallel
+from embedded_ollama.__main__ import build_parser, resolve_keep_alive, resolve_num_parallel
 from embedded_ollama.catalog import SMOLLM2_Q4_1, default_models_dir, find_model
 from embedded_ollama.doors import DoorPolicy
 from embedded_ollama.gguf_meta import read_gguf_metadata
@@ -295,3 +295,15 @@ def test_the_longest_token_bounds_what_a_context_can_hold() -> None:
     meta = read_gguf_metadata(SMOLLM2_Q4_1.path(default_models_dir()))
     assert meta.kv["tokenizer.ggml.model"] == "gpt2"
     assert meta.longest_token_bytes == 81  # "\n" and 80 spaces, stored as 162 bytes of GPT-2 byte characters
+
+
+def test_keep_alive_follows_the_flag_then_ollama_keep_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = build_parser()
+    monkeypatch.delenv("OLLAMA_KEEP_ALIVE", raising=False)
+    assert resolve_keep_alive(parser.parse_args([]), parser) == 300
+    monkeypatch.setenv("OLLAMA_KEEP_ALIVE", "-1")
+    assert resolve_keep_alive(parser.parse_args([]), parser) == math.inf
+    assert resolve_keep_alive(parser.parse_args(["--keep-alive", "30s"]), parser) == 30
+    monkeypatch.setenv("OLLAMA_KEEP_ALIVE", "soon")
+    with pytest.raises(SystemExit):
+        resolve_keep_alive(parser.parse_args([]), parser)
