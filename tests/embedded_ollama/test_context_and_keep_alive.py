@@ -1,5 +1,5 @@
 """A request's ``num_ctx`` and ``keep_alive`` are honoured as Ollama honours them, and ``/api/show``
-and ``/api/ps`` tell the truth about both. A private server whose default context is 512 tokens
+and ``/api/ps`` tell the truth about both. A private server whose default context is 256 tokens
 (so a prompt longer than the default is short enough to evaluate quickly) and one copy."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
 
-DEFAULT_CTX = 512
+DEFAULT_CTX = 256
 TRAINED_CTX = 8192  # SmolLM2-135M's llama.context_length
-LONG_PROMPT = "Summarise: " + "The quick brown fox jumps over the lazy dog. " * 52  # ~555 tokens
+LONG_PROMPT = "Summarise: " + "The quick brown fox jumps over the lazy dog. " * 27  # ~300 tokens
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,11 @@ def test_a_request_num_ctx_above_the_loaded_context_is_honoured(client: ollama.C
     assert refused.value.status_code == 400
     assert f"exceeds the context length ({DEFAULT_CTX} tokens)" in refused.value.error
     assert f"set options.num_ctx up to {TRAINED_CTX}" in refused.value.error
-    answer = _ask(client, LONG_PROMPT, num_ctx=768)
+    answer = _ask(client, LONG_PROMPT, num_ctx=384)
     assert (answer.prompt_eval_count or 0) > DEFAULT_CTX and answer.done
-    assert _resident(client) == [(EMBEDDED_MODEL_NAME, 768)]
-    smaller = _ask(client, "Say hi.", num_ctx=256)  # a smaller context is honoured on the larger copies
-    assert smaller.done and _resident(client) == [(EMBEDDED_MODEL_NAME, 768)]
+    assert _resident(client) == [(EMBEDDED_MODEL_NAME, 384)]
+    smaller = _ask(client, "Say hi.", num_ctx=128)  # a smaller context is honoured on the larger copies
+    assert smaller.done and _resident(client) == [(EMBEDDED_MODEL_NAME, 384)]
 
 
 def test_num_ctx_is_capped_at_the_trained_context_and_the_limit_is_named(client: ollama.Client) -> None:

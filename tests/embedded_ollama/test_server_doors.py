@@ -141,7 +141,7 @@ def test_an_input_too_long_for_any_context_is_refused_without_waiting_for_a_copy
         stream = ollama.Client(host=embedded_ollama_server.host).chat(
             model=EMBEDDED_MODEL_NAME,
             messages=[{"role": "user", "content": f"Write a long story about ship number {n}."}],
-            options={"temperature": 0, "num_predict": 100},
+            options={"temperature": 0, "num_predict": 60},
             stream=True,
         )
         next(stream)
