@@ -18,7 +18,7 @@ from signal_stats.hit_rate import binomial_p_value, matched_p_value
 from signal_stats.random_timing import Permutations
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
-from signal_stats.spa import family_differentials, spa_p_value
+from signal_stats.spa import family_differentials, family_p_value, spa_p_value
 from signal_stats.timing_tests import (
     OutcomeSurface,
     adjusted_p_values,
@@ -208,15 +208,14 @@ def return_tests(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSe
 
 
 def family_test(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSettings) -> pd.DataFrame:
-    """Add spa_family_p_value: one SPA over every strategy on their common dates, each strategy's
-    differentials divided by their standard deviation (arch's SPA does not studentise, so unscaled
-    the family p-value would be the noisiest column's), and spa_family_days; null when the common
-    window is shorter than min_trading_days."""
+    """Add spa_family_p_value: one SPA over every strategy on their common dates, studentised
+    (signal_stats.spa.family_p_value), and spa_family_days; null when the common window is shorter
+    than min_trading_days."""
     family = family_differentials(daily, settings.min_trading_days)
     p_value = None
     if len(family) >= settings.min_trading_days and family.shape[1] > 0:
-        p_value = spa_p_value(
-            (family / family.std(ddof=1)).to_numpy(),
+        p_value = family_p_value(
+            family,
             block_size=settings.bootstrap_block_size,
             reps=settings.bootstrap_reps,
             seed=settings.seed,

@@ -114,7 +114,10 @@ def test_a_strategy_without_portfolio_rows_has_insufficient_data(card: pd.DataFr
     row = card.loc["llm:bench_only"]
     assert row["signals"] == N_PRICES - 1
     assert row[["trading_days", "sharpe_ratio", "alpha", "alpha_ci_low", "spa_p_value"]].isna().all()
-    assert (row["verdict"], row["verdict_reason"]) == ("insufficient_data", "too little to judge: no backtest portfolio rows")
+    assert (row["verdict"], row["verdict_reason"]) == (
+        "insufficient_data",
+        "too little to judge: no backtest portfolio rows",
+    )
 
 
 def test_a_model_that_never_answered_still_gets_its_row(card: pd.DataFrame) -> None:
