@@ -21,9 +21,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 
 
-def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+def child_env(warehouse_dir: Path, env: dict[str, str | None]) -> dict[str, str]:
+    """This process's environment with WAREHOUSE_DIR and ``env`` on top (a value None removes the variable)."""
+    merged = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **env}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str | None) -> subprocess.CompletedProcess:
     """Run ``python -m <args>`` from the project dir against ``warehouse_dir``."""
-    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **env}
+    full_env = child_env(warehouse_dir, env)
     result = subprocess.run(
         [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True
     )
@@ -34,10 +40,10 @@ def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str
     return result
 
 
-def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+def run_dbt(args: list[str], warehouse_dir: Path, check: bool = True, **env: str | None) -> subprocess.CompletedProcess:
     """Run the real ``dbt`` CLI from the project dir against ``warehouse_dir``."""
     # no DBT_SEND_ANONYMOUS_USAGE_STATS here: dbt_project.yml's flags keep tracking off for every dbt run
-    full_env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **env}
+    full_env = child_env(warehouse_dir, env)
     result = subprocess.run(
         [
             str(BIN_DIR / "dbt"),
