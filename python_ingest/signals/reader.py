@@ -25,13 +25,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from python_ingest.frames import column_key
+from python_ingest.signals.json_stream import JsonStream
 from warehouse_core import UserError
 
 ALIASES = {
@@ -65,25 +66,6 @@ class SourceRecord:
     fields: dict[str, Any]
     key_ticker: str | None = None
     """The ticker a JSON object keyed by ticker files this row under."""
-
-
-class _JsonObject(dict):
-    """A decoded JSON object that remembers the keys it named more than once."""
-
-    repeated: list[tuple[str, Any, Any]]
-
-
-def _object_keeping_repeats(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    obj = _JsonObject()
-    obj.repeated = []
-    for key, value in pairs:
-        if key in obj:
-            obj.repeated.append((key, obj[key], value))
-        obj[key] = value
-    return obj
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_object_keeping_repeats)
 
 
 def canonical_fields(raw: dict[str, Any]) -> dict[str, Any]:
@@ -236,84 +218,6 @@ def _check_header(header: list[str], display: str) -> None:
         )
 
 
-class _JsonText:
-    """A JSON document's text, decoded one value at a time (only the current item is a Python object)."""
-
-    def __init__(self, text: str, display: str) -> None:
-        self.text, self.display, self.pos = text, display, 0
-
-    def _fail(self, message: str, pos: int) -> UserError:
-        error = json.JSONDecodeError(message, self.text, pos)
-        return UserError(
-            f"{self.display} is not valid JSON (line {error.lineno}, column {error.colno}: {message}): "
-            f"expected {SHAPES}"
-        )
-
-    def skip_space(self) -> str:
-        """The next non-blank character ('' at the end), not consumed."""
-        while self.pos < len(self.text) and self.text[self.pos] in " \t\n\r":
-            self.pos += 1
-        return self.text[self.pos : self.pos + 1]
-
-    def expect(self, char: str) -> None:
-        if self.skip_space() != char:
-            raise self._fail(f"Expecting '{char}'", self.pos)
-        self.pos += 1
-
-    def value(self) -> Any:
-        self.skip_space()
-        try:
-            decoded, self.pos = _DECODER.raw_decode(self.text, self.pos)
-        except json.JSONDecodeError as exc:
-            raise self._fail(exc.msg, exc.pos) from None
-        except RecursionError:
-            raise UserError(
-                f"{self.display} nests JSON values deeper than Python's reader allows (near line "
-                f"{self.text.count(chr(10), 0, self.pos) + 1}): a signals file is at most three levels deep; "
-                f"expected {SHAPES}"
-            ) from None
-        return decoded
-
-    def items(self) -> Iterator[Any]:
-        """The values of the array starting here, one at a time."""
-        self.expect("[")
-        if self.skip_space() == "]":
-            self.pos += 1
-            return
-        while True:
-            yield self.value()
-            separator = self.skip_space()
-            self.pos += 1
-            if separator == "]":
-                return
-            if separator != ",":
-                raise self._fail("Expecting ',' delimiter", self.pos - 1)
-
-    def members(self) -> Iterator[tuple[str, int]]:
-        """The keys of the object starting here, each with the position of its value (left for the caller)."""
-        self.expect("{")
-        if self.skip_space() == "}":
-            self.pos += 1
-            return
-        while True:
-            if self.skip_space() != '"':
-                raise self._fail("Expecting property name enclosed in double quotes", self.pos)
-            key = self.value()
-            self.expect(":")
-            self.skip_space()
-            yield key, self.pos
-            separator = self.skip_space()
-            self.pos += 1
-            if separator == "}":
-                return
-            if separator != ",":
-                raise self._fail("Expecting ',' delimiter", self.pos - 1)
-
-    def end(self) -> None:
-        if self.skip_space():
-            raise self._fail("Extra data", self.pos)
-
-
 def _json_records(buffered: io.BufferedReader, display: str) -> Iterator[SourceRecord]:
     data = buffered.read()
     try:
@@ -324,7 +228,7 @@ def _json_records(buffered: io.BufferedReader, display: str) -> Iterator[SourceR
             f"save it as UTF-8 text; expected {SHAPES}"
         ) from None
     del data
-    document = _JsonText(text, display)
+    document = JsonStream(text, display, SHAPES)
     first = document.skip_space()
     if first == "[":
         yield from _listed_records(document, "")
@@ -337,62 +241,70 @@ def _json_records(buffered: io.BufferedReader, display: str) -> Iterator[SourceR
     document.end()
 
 
-def _listed_records(document: _JsonText, prefix: str, key_ticker: str | None = None, first_row: int = 0):
+def _listed_records(
+    document: JsonStream, prefix: str, key_ticker: str | None = None, first_row: int = 0
+) -> Iterator[SourceRecord]:
     for index, item in enumerate(document.items()):
         yield _json_record(first_row + index, f"{prefix}[{index}]", item, key_ticker)
 
 
-def _object_records(document: _JsonText, display: str) -> Iterator[SourceRecord]:
-    """A top-level object: ``{"signals": [...]}`` (other keys ignored) or keyed by ticker."""
+def _object_records(document: JsonStream, display: str) -> Iterator[SourceRecord]:
+    """A top-level object: ``{"signals": [...]}`` (other keys ignored) or keyed by ticker. A first pass
+    reads only its keys (each value decoded and dropped), so a key named twice is refused up front."""
     start = document.pos
-    keys = [key for key, _ in _skip_members(document)]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    keys = Counter(_skip_members(document))
+    _refuse_repeated_keys([key for key, count in keys.items() if count > 1], "the top-level object", display)
+    document.pos = start
+    wrapped = "signals" in keys
+    rows = 0
+    for key in document.members():
+        if wrapped and key != "signals":
+            document.value()  # beside the signals list (e.g. generated_at): ignored
+            continue
+        for record in _member_records(document, key, wrapped, rows, display):
+            rows += 1
+            yield record
+
+
+def _member_records(
+    document: JsonStream, key: str, wrapped: bool, first_row: int, display: str
+) -> Iterator[SourceRecord]:
+    """The records under one top-level key: the ``signals`` list (or object), or one ticker's signals."""
+    path, key_ticker = ("signals", None) if wrapped else (str(key), key)
+    if document.skip_space() == "[":
+        yield from _listed_records(document, path, key_ticker, first_row)
+        return
+    value = document.value()
+    if not wrapped:
+        yield from _keyed_records(key, path, value, first_row, display)
+        return
+    if not isinstance(value, dict):
+        raise UserError(f"{display}: key 'signals' holds a {type(value).__name__}, not a list: expected {SHAPES}")
+    _refuse_repeated_keys([k for k, _, _ in getattr(value, "repeated", [])], "the 'signals' object", display)
+    row = first_row
+    for sub_key, item in value.items():
+        for record in _keyed_records(sub_key, f"signals.{sub_key}", item, row, display):
+            row += 1
+            yield record
+
+
+def _refuse_repeated_keys(repeated: list[str], where: str, display: str) -> None:
     if repeated:
         raise UserError(
-            f"{display}: the top-level object names key(s) {', '.join(map(repr, repeated))} more than once, and "
+            f"{display}: {where} names key(s) {', '.join(map(repr, sorted(set(repeated))))} more than once, and "
             "JSON readers disagree on which one counts: merge them into one"
         )
-    document.pos = start
-    rows = 0
-    for key, _ in document.members():
-        if "signals" in keys and key != "signals":
-            document.value()  # another key beside the signals list (e.g. generated_at): ignored
-            continue
-        if key == "signals":
-            prefix = "signals"
-            if document.skip_space() != "[":
-                value = document.value()
-                if not isinstance(value, dict):
-                    raise UserError(
-                        f"{display}: key 'signals' holds a {type(value).__name__}, not a list: expected {SHAPES}"
-                    )
-                for sub_key, item in value.items():
-                    for record in _keyed_records(sub_key, f"signals.{sub_key}", item, rows, display):
-                        rows += 1
-                        yield record
-                continue
-            for record in _listed_records(document, prefix):
-                rows += 1
-                yield record
-        elif document.skip_space() == "[":
-            for record in _listed_records(document, str(key), key, rows):
-                rows += 1
-                yield record
-        else:
-            for record in _keyed_records(key, str(key), document.value(), rows, display):
-                rows += 1
-                yield record
 
 
-def _skip_members(document: _JsonText) -> Iterator[tuple[str, int]]:
-    """The top-level keys, each value skipped (decoded one by one and dropped)."""
-    for key, position in document.members():
+def _skip_members(document: JsonStream) -> Iterator[str]:
+    """The keys of the object starting here, each value skipped (a list decoded item by item and dropped)."""
+    for key in document.members():
         if document.skip_space() == "[":
             for _ in document.items():
                 pass
         else:
             document.value()
-        yield key, position
+        yield key
 
 
 def _keyed_records(key: str, path: str, value: Any, first_row: int, display: str) -> Iterator[SourceRecord]:
