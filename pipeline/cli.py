@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, chosen, hosts)
     except Stopped as stopped:
         log.error(
-            "error: stopped by %s: dbt build and the embedded server were stopped with the job before the build "
-            "finished; the Parquet files under marts/ keep the last finished build: run the job again",
+            "error: stopped by %s before the job finished; what it had started (dbt build, the embedded server) "
+            "stopped with it, and the Parquet files under marts/ keep the last finished build: run the job again",
             stopped,
         )
         return 128 + stopped.signum
