@@ -35,8 +35,8 @@ def test_one_tickers_bad_file_never_costs_the_others(tmp_path: Path) -> None:
     prices.mkdir()
     (prices / "M00.csv").write_text(HEADER + rows())
     (prices / "M01.csv").write_text(HEADER + rows())
-    with (prices / "HUGE.csv").open("wb") as huge:  # sparse: 257 MB on paper, nothing on disk
-        huge.truncate(257 * 2**20)
+    with (prices / "HUGE.csv").open("wb") as huge:  # sparse: 129 MB on paper, nothing on disk
+        huge.truncate(129 * 2**20)
     (prices / "VOL.csv").write_text(HEADER + rows().replace(",1003\n", ",1e30\n"))
     (prices / "CASE.csv").write_text("date,open,high,low,Close,close,adj_close,volume\n2012-01-03,10,11,9,10,10,10,5\n")
     (prices / "RAND.csv").write_bytes(bytes(range(256)) * 20)
@@ -49,7 +49,7 @@ def test_one_tickers_bad_file_never_costs_the_others(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     (line,) = error_lines(result.stderr)
-    assert f"HUGE refused: csv: {prices}/HUGE.csv holds 257 MB, more than the 256 MB a price file may hold" in line
+    assert f"HUGE refused: csv: {prices}/HUGE.csv holds 129 MB, more than the 128 MB a price file may hold" in line
     assert f"VOL refused: csv: {prices}/VOL.csv line 5, column volume: '1e30' is not a share count" in line
     assert (
         f"CASE refused: csv: {prices}/CASE.csv: the header names column close more than once ('Close', 'close')" in line
