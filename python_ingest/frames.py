@@ -19,7 +19,7 @@ A price that parses but is no market price (0, inf, 1e308) is kept as the source
 count by the date as written, also when the offsets differ (a daylight-saving change in an export).
 
 A big file is normalised chunk by chunk (:func:`normalize_price_chunks`): only the parsed numbers of
-every row are kept, so memory stays near 60 bytes a row.
+every row are kept (a 1 M-row file: ~200 bytes a row at the peak, ``benchmarks/loader_memory.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from warehouse_core import UserError
@@ -140,7 +139,11 @@ def _drop_empty_rows(frame: pd.DataFrame, dropped: list[int]) -> pd.DataFrame:
 def _refuse_unparsed(raw: pd.Series, parsed: pd.Series, origin: RowOrigin, reason: str, required: bool) -> None:
     """Raise naming the first value of ``raw`` that did not parse (``parsed`` is NaN/NaT there);
     with ``required`` an empty value counts too (a row with prices needs its date)."""
-    bad = parsed.isna() if required else parsed.isna() & raw.notna()
+    _refuse_values(raw, parsed.isna() if required else parsed.isna() & raw.notna(), origin, reason)
+
+
+def _refuse_values(raw: pd.Series, bad: pd.Series, origin: RowOrigin, reason: str) -> None:
+    """Raise naming the first value of ``raw`` where ``bad`` holds, and how many more there are."""
     if not bad.any():
         return
     position = int(bad.idxmax())
@@ -168,14 +171,7 @@ def _parse_dates(raw: pd.Series, origin: RowOrigin) -> pd.Series:
 def _refuse_bad_volume(raw: pd.Series, volume: pd.Series, origin: RowOrigin) -> None:
     """A volume raw.prices cannot hold as a whole share count (negative, inf, 1e30) refuses the ticker."""
     bad = volume.notna() & ~volume.between(0, MAX_VOLUME)
-    if bad.any():
-        _refuse_unparsed(
-            raw[bad],
-            pd.Series(np.nan, index=raw[bad].index, name=raw.name),
-            origin,
-            f"is not a share count from 0 to {MAX_VOLUME:.3g}",
-            required=False,
-        )
+    _refuse_values(raw, bad, origin, f"is not a share count from 0 to {MAX_VOLUME:.3g}")
 
 
 def _parse_values(frame: pd.DataFrame, origin: RowOrigin) -> pd.DataFrame:

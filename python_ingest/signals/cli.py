@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from python_ingest.cli import configure_logging
-from python_ingest.signals.checks import CheckedSignals, SignalsRefused, check_signals
+from python_ingest.signals.checks import SignalsRefused, check_signals
 from python_ingest.signals.coverage import BuildScope, coverage_warnings
 from python_ingest.signals.reader import read_signals_file
+from python_ingest.signals.rows import CheckedSignals
 from python_ingest.signals.store import LoadOutcome, write_load
 from python_ingest.validation import parse_date, parse_max_file_mb, parse_tickers
 from python_ingest.warehouse import ensure_tables

@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from python_ingest.signals.checks import CheckedSignals
+from python_ingest.signals.rows import CheckedSignals
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from datetime import datetime
 
 import duckdb
 
-from python_ingest.signals.checks import CheckedSignals
 from python_ingest.signals.reader import SignalsFile
+from python_ingest.signals.rows import CheckedSignals
 from warehouse_core.warehouse import transaction
 
 SIGNAL_COLUMNS = [

@@ -17,8 +17,9 @@ import pytest
 from signals_helpers import load, snapshot, write
 from warehouse_helpers import PROJECT_DIR
 
-from python_ingest.signals.checks import CheckedSignals, check_signals
+from python_ingest.signals.checks import check_signals
 from python_ingest.signals.reader import read_signals_file
+from python_ingest.signals.rows import CheckedSignals
 from python_ingest.warehouse import ensure_tables
 
 # (ticker, date, action, confidence) as every shape below spells them
