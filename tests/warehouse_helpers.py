@@ -27,11 +27,23 @@ def child_env(warehouse_dir: Path, env: dict[str, str | None]) -> dict[str, str]
     return {key: value for key, value in merged.items() if value is not None}
 
 
-def run_cli(args: list[str], warehouse_dir: Path, check: bool = True, **env: str | None) -> subprocess.CompletedProcess:
-    """Run ``python -m <args>`` from the project dir against ``warehouse_dir``."""
+def run_cli(
+    args: list[str],
+    warehouse_dir: Path,
+    check: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
+    **env: str | None,
+) -> subprocess.CompletedProcess:
+    """Run ``python -m <args>`` from the project dir against ``warehouse_dir`` (``preexec_fn`` runs in the
+    child before it starts, e.g. :func:`file_size_limit`)."""
     full_env = child_env(warehouse_dir, env)
     result = subprocess.run(
-        [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=full_env, capture_output=True, text=True
+        [sys.executable, "-m", *args],
+        cwd=PROJECT_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        preexec_fn=preexec_fn,
     )
     if check and result.returncode != 0:
         raise AssertionError(

@@ -4,14 +4,12 @@ folder, damaged file) leaves the warehouse exactly as it was."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse_helpers import PROJECT_DIR, file_size_limit, run_cli, snapshot, unwritable
+from warehouse_helpers import file_size_limit, run_cli, snapshot, unwritable
 
 HEADER = "date,open,high,low,close,adj_close,volume\n"
 WEEKDAYS = [f"2012-01-{day:02d}" for day in (3, 4, 5, 6, 9, 10, 11, 12, 13, 16)]
@@ -89,27 +87,9 @@ def test_a_full_disk_during_the_ingest_is_one_line_and_changes_nothing(tmp_path:
     run_cli(["python_ingest", "--tickers", "IBM", "--benchmark", "", "--start", "2012-01-01"], tmp_path)
     db = tmp_path / "warehouse.duckdb"
     before = snapshot(db)
-    command = [
-        sys.executable,
-        "-m",
-        "python_ingest",
-        "--tickers",
-        "MSFT,AAPL",
-        "--benchmark",
-        "",
-        "--start",
-        "2010-01-01",
-    ]
-    env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path)}
+    more = ["python_ingest", "--tickers", "MSFT,AAPL", "--benchmark", "", "--start", "2010-01-01"]
     # no file may grow past 4 KB: the warehouse cannot grow, its write-ahead log gets 4 KB
-    full = subprocess.run(
-        command,
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        preexec_fn=file_size_limit(4096),
-    )
+    full = run_cli(more, tmp_path, check=False, preexec_fn=file_size_limit(4096))
     assert full.returncode == 2, full.stderr
     assert "Traceback" not in full.stderr
     (line,) = error_lines(full.stderr)
@@ -119,14 +99,7 @@ def test_a_full_disk_during_the_ingest_is_one_line_and_changes_nothing(tmp_path:
 
     # room for the write-ahead log but not for the file to grow: the run commits, DuckDB cannot fold the
     # log into the file at close, and the log left behind is named in a warning
-    committed = subprocess.run(
-        command,
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        preexec_fn=file_size_limit(db.stat().st_size),
-    )
+    committed = run_cli(more, tmp_path, check=False, preexec_fn=file_size_limit(db.stat().st_size))
     assert committed.returncode == 0, committed.stderr
     wal = db.with_name("warehouse.duckdb.wal")
     assert wal.stat().st_size > 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from signals_helpers import load, snapshot, write
-from warehouse_helpers import file_size_limit, unwritable
+from warehouse_helpers import file_size_limit, run_cli, unwritable
 
 from python_ingest.signals import cli as signals_cli
 
@@ -262,9 +262,9 @@ def test_a_locked_warehouse_is_the_usual_one_line_error(warehouse: Path, tmp_pat
     assert snapshot(warehouse) == before
 
 
-def load_in_child(path: Path, warehouse: Path, **popen: object) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "python_ingest.signals", "--file", str(path), "--name", "mine"]
-    return subprocess.run([*command, "--warehouse", str(warehouse)], capture_output=True, text=True, **popen)
+def load_in_child(path: Path, warehouse: Path, **options: object) -> subprocess.CompletedProcess:
+    command = ["python_ingest.signals", "--file", str(path), "--name", "mine", "--warehouse", str(warehouse)]
+    return run_cli(command, warehouse.parent, check=False, **options)
 
 
 def test_a_full_disk_or_an_unwritable_folder_is_one_line_and_changes_nothing(warehouse: Path, tmp_path: Path) -> None:
