@@ -9,6 +9,11 @@
 4. the embedded server (if we started it) is stopped and the report summary is printed.
 
 Flags left out keep the defaults in dbt_project.yml; nothing here duplicates them.
+
+Nothing it starts outlives it: on SIGTERM (or SIGHUP) it stops ``dbt build`` and the embedded
+server before it exits, and even a SIGKILL takes them along (Linux kills each child whose parent
+dies: :mod:`warehouse_core.children`), so a killed run never finishes on its own with no one watching,
+and never exports marts built from a half-run (the on-run-end Parquet export is dbt's last step).
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ import argparse
 import json
 import logging
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from embedded_ollama.launcher import EmbeddedHandle, EmbeddedOllamaError, ensure_ollama
 from llm_client.settings import model_names
 from python_ingest import cli as ingest_cli
 from python_ingest.signals import cli as signals_cli
 from report import cli as report_cli
+from warehouse_core.children import die_with_parent
 from warehouse_core.ollama_host import HostSetting, resolve_hosts
 from warehouse_core.project import PROJECT_DIR, project_vars
 
@@ -127,10 +135,26 @@ def signals_args(args: argparse.Namespace, chosen: dict[str, object]) -> list[st
     return [*passed, *(["--verbose"] if args.verbose else [])]
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stop signal arrived: unwinding stops every child on the way (``subprocess.run`` kills dbt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
 def run_dbt(arguments: list[str]) -> int:
+    """``dbt <arguments>`` in the project folder; it is killed if this process dies, however it dies."""
     command = [str(BIN_DIR / "dbt"), *arguments]
     log.info("$ %s", " ".join(command))
-    return subprocess.run(command, cwd=PROJECT_DIR).returncode
+    return subprocess.run(command, cwd=PROJECT_DIR, preexec_fn=die_with_parent(signal.SIGKILL)).returncode
 
 
 def ensure_llm_host(hosts: list[HostSetting]) -> EmbeddedHandle | None:
@@ -158,6 +182,23 @@ def main(argv: list[str] | None = None) -> int:
         hosts = resolve_hosts(chosen.get("llm_hosts", project_vars()["llm_hosts"]), project_vars()["llm_host"])
     except ValueError as exc:
         parser.error(str(exc))  # one line, exit 2, nothing run
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    try:
+        return run(args, chosen, hosts)
+    except Stopped as stopped:
+        log.error(
+            "error: stopped by %s before the job finished; what it had started (dbt build, the embedded server) "
+            "stopped with it, and the Parquet files under marts/ keep the last finished build: run the job again",
+            stopped,
+        )
+        return 128 + stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(args: argparse.Namespace, chosen: dict[str, object], hosts: list[HostSetting]) -> int:
+    """Ingest, load signals, start the LLM host if needed, build and report."""
     rc = ingest_cli.main(ingest_args(args))  # configures logging
     if rc != 0:
         log.error("error: ingest failed (exit %d); fix the input above and re-run, nothing was built", rc)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from python_ingest.run import ingest
-from python_ingest.validation import check_date_range, parse_date, parse_sources, parse_tickers
+from python_ingest.validation import check_date_range, parse_date, parse_max_file_mb, parse_sources, parse_tickers
 from python_ingest.warehouse import TickerLoad
 from warehouse_core import UserError
 from warehouse_core.paths import warehouse_path
@@ -69,8 +69,9 @@ def _load(args: argparse.Namespace) -> list[TickerLoad]:
         end,
         parse_sources(args.source),
         args.warehouse or warehouse_path(),
-        refresh=args.refresh,
         csv_dir=args.csv_dir,
+        max_file_mb=parse_max_file_mb(project_vars()["ingest_max_file_mb"]),
+        refresh=args.refresh,
     )
 
 

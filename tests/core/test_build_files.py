@@ -104,7 +104,6 @@ def test_a_build_killed_during_the_llm_stage_keeps_every_answer_written(
     command = [str(BIN_DIR / "dbt"), "run", *selection]
     command += ["--target-path", f"{relative}/target", "--log-path", f"{relative}/logs"]
     env = {**os.environ, "WAREHOUSE_DIR": relative, "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"}
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     build = subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
