@@ -26,12 +26,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import verdict_calibration as calibration  # noqa: E402
-from benchmarks.cpu_load import busy_loops  # noqa: E402
-from signal_stats.scorecard import SIGNAL_COLUMNS, ScorecardInputs, build_scorecard, timing_tests  # noqa: E402
-from signal_stats.settings import ScorecardSettings  # noqa: E402
-from signal_stats.timing_tests import portfolio_book  # noqa: E402
-from warehouse_core.project import project_vars  # noqa: E402
+from benchmarks import verdict_calibration as calibration
+from benchmarks.cpu_load import busy_loops
+from signal_stats.scorecard import SIGNAL_COLUMNS, ScorecardInputs, build_scorecard, timing_tests
+from signal_stats.settings import ScorecardSettings
+from signal_stats.timing_tests import portfolio_book
+from warehouse_core.project import project_vars
 
 logger = logging.getLogger("scorecard_speed")
 YEARS = 10
@@ -64,7 +64,13 @@ def strategy_inputs(name: str, decided: pd.DataFrame, positions: pd.DataFrame, c
         "decided_holds": int(counts.get("HOLD", 0)),
     }
     sharpe = returns.mean() / returns.std(ddof=1) * np.sqrt(252)
-    summary = {"strategy": name, "trading_days": len(daily), "trades": 40, "sharpe_ratio": sharpe, "alpha_vs_buy_hold": 0.0}
+    summary = {
+        "strategy": name,
+        "trading_days": len(daily),
+        "trades": 40,
+        "sharpe_ratio": sharpe,
+        "alpha_vs_buy_hold": 0.0,
+    }
     return stats, summary, daily
 
 
@@ -73,7 +79,9 @@ def simulated_inputs(strategies: int, settings: ScorecardSettings) -> ScorecardI
     rng = np.random.default_rng(7)
     market = calibration.simulate_market(rng, rng.uniform(-0.1, 0.2, calibration.TICKERS), YEARS, settings.horizon_days)
     forward = calibration.forward_returns(market, settings.horizon_days)
-    decision_days = np.arange(calibration.HISTORY_DAYS, market.days - settings.horizon_days - 1, calibration.DECISION_STEP)
+    decision_days = np.arange(
+        calibration.HISTORY_DAYS, market.days - settings.horizon_days - 1, calibration.DECISION_STEP
+    )
     parts: dict[str, list] = {key: [] for key in ("stats", "summary", "daily", "decided", "positions", "caps")}
     for number in range(strategies):
         actions = calibration.sticky(0.8)(calibration.Decide(market, decision_days, forward[decision_days], rng))
@@ -101,7 +109,9 @@ def timed(inputs: ScorecardInputs, settings: ScorecardSettings) -> tuple[float, 
     started = time.perf_counter()
     card = build_scorecard(inputs, settings)
     whole = time.perf_counter() - started
-    frame = card[["strategy", "signals_from", "signals", "trading_days", "trades", "invested_days", "decisions", "ok_count"]]
+    frame = card[
+        ["strategy", "signals_from", "signals", "trading_days", "trades", "invested_days", "decisions", "ok_count"]
+    ]
     started = time.perf_counter()
     timing_tests(frame.astype(object).where(frame.notna(), None), inputs, settings)
     return whole, time.perf_counter() - started
