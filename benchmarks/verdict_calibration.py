@@ -276,7 +276,7 @@ def strategy_frames(name: str, actions: np.ndarray, decision_days: np.ndarray, m
     )
     calendar = np.flatnonzero(window.any(axis=1))
     caps = pd.DataFrame({"strategy": name, "date": calendar, "position_cap": 0.25})
-    hits = _hits(decided, forward)
+    hits = signal_hits(decided, forward)
     opened = np.nansum((np.diff(np.nan_to_num(positions), axis=0) > 0) & window[1:])
     row = {
         "strategy": name,
@@ -293,7 +293,8 @@ def strategy_frames(name: str, actions: np.ndarray, decision_days: np.ndarray, m
     return row, decided, position_rows, caps
 
 
-def _hits(decided: pd.DataFrame, forward: np.ndarray) -> np.ndarray:
+def signal_hits(decided: pd.DataFrame, forward: np.ndarray) -> np.ndarray:
+    """Whether each decided signal hit (int_forward_outcomes' rule, HOLD band 0.02)."""
     ticker = decided["ticker"].str[1:].astype(int).to_numpy()
     move = forward[decided["base_day_number"].to_numpy(), ticker]
     action = decided["action"].to_numpy()
