@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from arch.bootstrap import StationaryBootstrap
 from reference_stats import arch_spa, hand_psr, hand_sr0
-from scipy.stats import binom, binomtest, poisson_binom
+from scipy.stats import binomtest, poisson_binom
 
 from signal_stats.bootstrap import alpha_interval, annualised_difference
 from signal_stats.hit_rate import binomial_p_value, matched_p_value
-from signal_stats.power import minimum_detectable_hit_rate
 from signal_stats.scorecard import COLUMNS, ScorecardInputs, build_scorecard, signals_source
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
@@ -65,20 +64,6 @@ def test_matched_p_value_catches_always_sell_in_a_falling_market() -> None:
 
 def test_matched_p_value_equals_binomial_for_a_buy_only_strategy() -> None:
     assert matched_p_value(23, [40, 0, 0], [0.55, 0.45, 0.2]) == pytest.approx(binomial_p_value(23, 40, 0.55))
-
-
-def test_minimum_detectable_hit_rate_has_the_power_it_claims() -> None:
-    for signals in [30, 100, 500]:
-        rate = minimum_detectable_hit_rate(signals)
-        critical = next(
-            k for k in range(signals + 1) if binomtest(k, signals, 0.5, alternative="greater").pvalue < 0.05
-        )
-        assert binom.sf(critical - 1, signals, rate) == pytest.approx(0.8, abs=1e-8)
-        assert binom.sf(critical - 1, signals, rate - 0.001) < 0.8
-    assert minimum_detectable_hit_rate(4) is None  # 4 of 4 is p = 0.0625: never significant
-
-
-# --- Sharpe, PSR, DSR ----------------------------------------------------------------------------
 
 
 def test_psr_is_the_papers_formula() -> None:
