@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from signal_stats.random_timing import blocks_before
 from signal_stats.settings import ScorecardSettings
 
 EDGE, NO_EDGE, INSUFFICIENT_DATA = "edge", "no_edge", "insufficient_data"
@@ -53,24 +54,24 @@ def shortfalls(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]
     for column, minimum, what, var in minimums:
         if int(row[column]) < minimum:
             found.append(f"{int(row[column])} {what} < {minimum} ({var})")
-    if found:
-        return found
-    if missing(row.get("timed_signals")) or row["timed_signals"] == 0:
+    if int(row["signals"]) > 0 and (missing(row.get("timed_signals")) or row["timed_signals"] == 0):
         found.append(
             "its signals span too few trading days to meet the market's outcomes at other times "
             f"(random timing needs {random_timing_span(settings)} days on a ticker)"
         )
-    elif missing(row.get("portfolio_timing_p_value")):
+    elif not found and missing(row.get("portfolio_timing_p_value")):
         found.append(f"its portfolio window is too short to time at random (needs {random_timing_span(settings)} days)")
     return found
 
 
 def random_timing_span(settings: ScorecardSettings) -> int:
     """The shortest span (trading days) whose decisions the random-timing test can move."""
-    from signal_stats.random_timing import blocks_before
-
     before = blocks_before(settings.block_days, settings.decision_lookback_days, settings.horizon_days)
     return 2 * (before + 1) * settings.block_days
+
+
+def _strategies(count: Any) -> str:
+    return "1 strategy" if int(count) == 1 else f"{int(count)} strategies"
 
 
 def _signals_phrase(row: Mapping[str, Any]) -> str:
@@ -78,8 +79,7 @@ def _signals_phrase(row: Mapping[str, Any]) -> str:
         f"signals right {_percent(row['hit_rate'])} of the time against "
         f"{_percent(row['random_timing_hit_rate'])} for the same signals at random times "
         f"(p {p_text(row['signal_timing_p_value'])}, "
-        f"{p_text(row['signal_timing_adjusted_p_value'])} adjusted for "
-        f"{int(row['random_timing_family_size'])} strategies tried)"
+        f"{p_text(row['signal_timing_adjusted_p_value'])} adjusted for {_strategies(row['random_timing_family_size'])} tried)"
     )
 
 
@@ -108,7 +108,7 @@ def verdict(row: Mapping[str, Any], settings: ScorecardSettings) -> tuple[str, s
         return NO_EDGE, (
             f"luck explains it: {_signals_phrase(row)}, not below {settings.significance:g}; "
             f"only an edge of {100 * row['minimum_detectable_effect']:.1f} hit-rate points or more "
-            f"would show with {settings.power:.0%} power"
+            f"would show with {100 * settings.power:.0f} % power"
         )
     if row["portfolio_timing_p_value"] >= settings.max_portfolio_p_value:
         if row["portfolio_timing_p_value"] == 1.0:
