@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import verdict_calibration as calibration
 from benchmarks.cpu_load import busy_loops
-from signal_stats.scorecard import SIGNAL_COLUMNS, ScorecardInputs, build_scorecard, timing_tests
+from signal_stats.scorecard import HEALTH_COLUMNS, SIGNAL_COLUMNS, ScorecardInputs, build_scorecard, timing_tests
 from signal_stats.settings import ScorecardSettings
 from signal_stats.timing_tests import portfolio_book
 from warehouse_core.project import project_vars
@@ -90,11 +90,9 @@ def simulated_inputs(strategies: int, settings: ScorecardSettings) -> ScorecardI
         stats, summary, daily = strategy_inputs(name, decided, positions, caps, settings)
         for key, value in zip(parts, (stats, summary, daily, decided, positions, caps), strict=True):
             parts[key].append(value)
-    health_columns = ["model", "strategy", "decisions", "ok_count", "invalid_output_count", "timeout_count"]
-    health_columns += ["llm_unavailable_count", "latency_p50_ms", "latency_p95_ms", "completion_tokens_per_second"]
     return ScorecardInputs(
         signal_stats=pd.DataFrame(parts["stats"]),
-        health=pd.DataFrame(columns=health_columns),
+        health=pd.DataFrame(columns=["model", "strategy", *HEALTH_COLUMNS]),
         summary=pd.DataFrame(parts["summary"]),
         daily=pd.concat(parts["daily"]),
         positions=pd.concat(parts["positions"]),

@@ -1,7 +1,7 @@
 """Does the scorecard's verdict do what it says? Its false-positive rate on strategies without skill
 and its power on strategies with a known skill, on simulated markets.
 
-    .venv/bin/python benchmarks/verdict_calibration.py                    # 500 replicates, 2000 draws
+    .venv/bin/python benchmarks/verdict_calibration.py                    # 1000 replicates, 2000 draws
     .venv/bin/python benchmarks/verdict_calibration.py --replicates 100 --draws 500   # a quick look
 
 Each replicate simulates a market of 4 tickers over 5 years plus a year of history (daily returns:
@@ -436,7 +436,7 @@ def table(tallies: list[Tally]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=500, help="simulated markets per scenario (default 500)")
+    parser.add_argument("--replicates", type=int, default=1000, help="simulated markets per scenario (default 1000)")
     parser.add_argument("--draws", type=int, default=2000, help="random-timing draws per test (default 2000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
     parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")

@@ -11,7 +11,7 @@ from scipy.stats import binomtest, poisson_binom
 
 from signal_stats.bootstrap import alpha_interval, annualised_difference
 from signal_stats.hit_rate import binomial_p_value, matched_p_value
-from signal_stats.scorecard import COLUMNS, ScorecardInputs, build_scorecard, signals_source
+from signal_stats.scorecard import COLUMNS, HEALTH_COLUMNS, ScorecardInputs, build_scorecard, signals_source
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
 from signal_stats.spa import family_differentials, family_p_value, spa_p_value
@@ -355,20 +355,7 @@ def test_scorecard_of_a_single_strategy_has_no_dsr() -> None:
         {"strategy": ["s"], "trading_days": [60], "trades": [12], "sharpe_ratio": [1.0], "alpha_vs_buy_hold": [0.0]}
     )
     stats = pd.DataFrame([_signal_stats("s", None, 40, 30, 20)])
-    health = pd.DataFrame(
-        columns=[
-            "model",
-            "strategy",
-            "decisions",
-            "ok_count",
-            "invalid_output_count",
-            "timeout_count",
-            "llm_unavailable_count",
-            "latency_p50_ms",
-            "latency_p95_ms",
-            "completion_tokens_per_second",
-        ]
-    )
+    health = pd.DataFrame(columns=["model", "strategy", *HEALTH_COLUMNS])
     card = build_scorecard(scorecard_inputs(stats, health, summary, daily), SETTINGS)
     assert card["deflated_sharpe"].isna().all() and card["deflated_sharpe_benchmark"].isna().all()
     assert card["probabilistic_sharpe"].notna().all()
