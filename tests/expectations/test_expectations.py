@@ -15,7 +15,7 @@ from warehouse_helpers import PROJECT_DIR, run_cli
 
 from expectations.suites import load_suites
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 CONTRACT_RELATIONS = {
     "raw.prices",
