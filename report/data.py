@@ -11,12 +11,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from report.warehouse import SCORECARD, fetch, has_relation
 from signal_stats.columns import COLUMNS
 from warehouse_core import UserError
+from warehouse_core.strategy_names import states_confidence_sql
 
 PORTFOLIO = "PORTFOLIO"  # the portfolio rows' ticker label (macros: portfolio_ticker())
-# Strategies whose confidence is their own statement (the calibration chart): every LLM model and
-# every external signals file; not the rule baselines (always 1.0) nor a `:no_risk` twin, which
-# trades its parent's signals.
-STATES_CONFIDENCE = "(strategy like 'llm:%' or strategy like 'external:%') and strategy not like '%:no_risk'"
+# Strategies whose confidence is their own statement (the calibration chart)
+STATES_CONFIDENCE = states_confidence_sql()
 
 
 class TickerSummary(BaseModel):
