@@ -34,6 +34,7 @@ from python_ingest import cli as ingest_cli
 from python_ingest.signals import cli as signals_cli
 from report import cli as report_cli
 from warehouse_core.children import die_with_parent
+from warehouse_core.cli import user_errors
 from warehouse_core.ollama_host import HostSetting, resolve_hosts
 from warehouse_core.project import PROJECT_DIR, project_vars
 
@@ -174,6 +175,7 @@ def ensure_llm_host(hosts: list[HostSetting]) -> EmbeddedHandle | None:
         return None
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import warehouse_dir, warehouse_path
 from warehouse_core.warehouse import connect
@@ -70,6 +71,7 @@ def register(session: Any, tables: dict[str, Path]) -> None:
         logger.info("registered %s -> %s", name, path)
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -79,16 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from spark_target.session import spark_session
+    from spark_target.session import spark_session
 
-        tables = export(warehouse_path(), inputs_dir(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
-        session = spark_session()
-        register(session, tables)
-        session.stop()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    tables = export(warehouse_path(), inputs_dir(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
+    session = spark_session()
+    register(session, tables)
+    session.stop()
     return 0
 
 

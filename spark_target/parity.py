@@ -29,6 +29,7 @@ import duckdb
 from tqdm import tqdm
 
 from spark_target.compare import TableComparison, compare_tables
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import WAREHOUSE_FILE, warehouse_dir
 from warehouse_core.project import PROJECT_DIR, project_vars
@@ -179,6 +180,7 @@ def parity_line(results: list[TableComparison]) -> str:
     return f"parity: {len(results)} tables, {rows} rows, max rel diff {max_diff:.3g}"
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -187,19 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parity_dir = warehouse_dir() / "parity"
-    try:
-        from spark_target.session import require_java
+    from spark_target.session import require_java
 
-        require_java()
-        if not args.compare_only:
-            shutil.rmtree(parity_dir, ignore_errors=True)
-            parity_dir.mkdir(parents=True)
-            write_signals_file(parity_dir / "signals.csv")
-            run_steps(parity_dir)
-        results = compare_marts(parity_dir)
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    require_java()
+    if not args.compare_only:
+        shutil.rmtree(parity_dir, ignore_errors=True)
+        parity_dir.mkdir(parents=True)
+        write_signals_file(parity_dir / "signals.csv")
+        run_steps(parity_dir)
+    results = compare_marts(parity_dir)
     for result in results:
         print(result.line())
     print(parity_line(results))

@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from spark_target.inputs import PYTHON_JOB_TABLES, TARGET_SCHEMA, export, register
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import warehouse_dir, warehouse_path
 from warehouse_core.project import PROJECT_DIR
@@ -108,26 +109,23 @@ def run_scorecard(session: Any, manifest: Path) -> None:
     write_table(session, build_scorecard(read_inputs(read, settings), settings), "mart_strategy_scorecard")
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", choices=["llm", "llm-copy", "scorecard"])
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="manifest.json of a Spark parse/build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from spark_target.session import spark_session
+    from spark_target.session import spark_session
 
-        session = spark_session()
-        if args.job == "llm":
-            run_llm_stages(session, args.manifest)
-        elif args.job == "llm-copy":
-            copy_llm_tables(session, warehouse_path())
-        else:
-            run_scorecard(session, args.manifest)
-        session.stop()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    session = spark_session()
+    if args.job == "llm":
+        run_llm_stages(session, args.manifest)
+    elif args.job == "llm-copy":
+        copy_llm_tables(session, warehouse_path())
+    else:
+        run_scorecard(session, args.manifest)
+    session.stop()
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.project import PROJECT_DIR
 
@@ -74,13 +75,10 @@ def spark_session() -> Any:
     return session
 
 
+@user_errors
 def main() -> int:
     """``python -m spark_target.session``: exit 0 when Java is found, else one line and exit 2."""
-    try:
-        require_java()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    require_java()
     return 0
 
 

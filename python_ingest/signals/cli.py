@@ -23,6 +23,7 @@ from python_ingest.signals.store import LoadOutcome, write_load
 from python_ingest.validation import parse_date, parse_max_file_mb, parse_tickers
 from python_ingest.warehouse import ensure_tables
 from warehouse_core import UserError
+from warehouse_core.cli import user_errors
 from warehouse_core.paths import warehouse_path
 from warehouse_core.project import parse_vars_option, project_vars
 from warehouse_core.warehouse import open_warehouse
@@ -83,6 +84,7 @@ def load_signals(
     return outcome, rows, warnings
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
@@ -99,9 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     except SignalsRefused as refused:
         for line in refused.lines:
             log.error("error: %s", line)
-        return 2
-    except UserError as exc:
-        log.error("error: %s", exc)
         return 2
     if outcome.status == "unchanged":
         log.info(

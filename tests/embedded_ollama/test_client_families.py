@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle
 from embedded_ollama.catalog import SMOLLM2_Q4_1, SMOLLM2_Q8_0
 
+pytestmark = pytest.mark.model
+
 QUESTION = "AAPL rose 2.1% today on high volume; its 20-day SMA is rising. Give a trading signal."
 
 

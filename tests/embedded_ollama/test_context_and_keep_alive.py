@@ -15,6 +15,8 @@ import pytest
 
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, start_on_free_port
 
+pytestmark = pytest.mark.model
+
 DEFAULT_CTX = 256
 TRAINED_CTX = 8192  # SmolLM2-135M's llama.context_length
 LONG_PROMPT = "Summarise: " + "The quick brown fox jumps over the lazy dog. " * 27  # ~300 tokens

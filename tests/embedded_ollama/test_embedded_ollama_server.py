@@ -18,6 +18,8 @@ from embedded_ollama.catalog import CATALOG, QWEN25_CODER_1_5B, SMOLLM2_Q4_1, SM
 from embedded_ollama.model import sha256_file
 from embedded_ollama.protocol import OLLAMA_API_VERSION
 
+pytestmark = pytest.mark.model
+
 MESSAGES = [
     {"role": "system", "content": "You are a cautious trading assistant. Answer only with JSON."},
     {"role": "user", "content": "AAPL rose 2.1% today on high volume; its 20-day SMA is rising. Give a signal."},

@@ -7,9 +7,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from embedded_ollama.catalog import SMOLLM2_Q4_1, SMOLLM2_Q8_0, CatalogModel
 from embedded_ollama.model import EngineConfig
 from embedded_ollama.pool import ModelPool
+
+pytestmark = pytest.mark.model
 
 HOLD_SECONDS = 2.0
 """How long each request below keeps its model in use (longer than loading a model takes)."""

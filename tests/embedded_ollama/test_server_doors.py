@@ -18,6 +18,8 @@ import pytest
 from benchmarks.embedded_server_load import VERSION_REQUEST, many_clients, summary
 from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle
 
+pytestmark = pytest.mark.model
+
 CHAT = {"model": EMBEDDED_MODEL_NAME, "messages": [{"role": "user", "content": "Say hi."}], "stream": False}
 
 

@@ -15,7 +15,7 @@ from warehouse_helpers import PROJECT_DIR, run_cli
 
 from expectations.suites import load_suites
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 CONTRACT_RELATIONS = {
     "raw.prices",
@@ -58,7 +58,10 @@ def _broken_copy(built: Path, target: Path, *statements: str) -> Path:
 
 
 def test_every_suite_file_is_a_gx_suite_and_uses_only_dbt_vars() -> None:
-    project_vars = set(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]) | {"tickers_in_scope"}
+    project_vars = set(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]) | {
+        "tickers_in_scope",
+        "scorecard_columns",
+    }
     specs = load_suites()
     assert {spec.layer for spec in specs} == {"raw", "clean", "features", "llm", "backtest", "signals"}
     assert {spec.relation for spec in specs} >= CONTRACT_RELATIONS

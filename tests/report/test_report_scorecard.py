@@ -16,7 +16,7 @@ from warehouse_helpers import run_cli
 
 from report.warehouse import SCORECARD
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 MISSING = "no scorecard: run dbt build"
 
 

@@ -24,7 +24,7 @@ from backtest.price_fixtures import (
 from reference_scorecard import assert_scorecard_matches, read_tables, scorecard_vars
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 TICKERS = ["WAVE", "RISE", "CRASH", "ALT"]
 # a 44-day market: outcome blocks of 2 days, decisions that read no history, so random timing can

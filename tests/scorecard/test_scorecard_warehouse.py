@@ -11,7 +11,7 @@ import pytest
 from reference_scorecard import assert_scorecard_matches, read_tables, scorecard_vars
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 
 def test_every_figure_matches_an_independent_computation(built_warehouse: Path) -> None:

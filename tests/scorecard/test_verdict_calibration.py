@@ -17,7 +17,7 @@ from warehouse_helpers import run_cli, run_dbt
 
 from benchmarks import verdict_calibration as calibration
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 REPLICATES, DRAWS = 100, 200
 

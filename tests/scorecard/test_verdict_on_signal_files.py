@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from warehouse_helpers import run_cli, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 HORIZON, FIRST, LAST = 20, "2003-01-01", "2012-06-30"
 

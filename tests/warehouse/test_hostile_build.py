@@ -22,7 +22,7 @@ import pytest
 from browser_helpers import dump_dom
 from warehouse_helpers import offline_env, run_cli, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 BAD_PRICES = {"2012-03-01": "0", "2012-06-01": "inf", "2012-09-04": "1e308"}
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(?:https?:)?//", re.IGNORECASE)

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from warehouse_helpers import PROJECT_DIR, child_env, descendants
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 JOB = ["pipeline", "--tickers", "IBM", "--start", "2012-06-01", "--end", "2012-12-31"]
 

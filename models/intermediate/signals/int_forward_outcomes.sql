@@ -28,7 +28,7 @@ select
     forward_return_5d,
     forward_return_20d,
     forward_return_horizon,
-    forward_return_horizon > 0                                 as buy_hits,
-    forward_return_horizon < 0                                 as sell_hits,
+    forward_return_horizon > 0                                as buy_hits,
+    forward_return_horizon < 0                                as sell_hits,
     abs(forward_return_horizon) <= {{ var('hold_hit_band') }} as hold_hits
 from forward_returns
