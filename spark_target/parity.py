@@ -91,6 +91,10 @@ def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
             ],
         ),
         (
+            "recall mart on Spark",
+            [PYTHON, "-m", "spark_target.python_job", "recall", "--manifest", f"{spark_target}/manifest.json"],
+        ),
+        (
             "scorecard on Spark",
             [PYTHON, "-m", "spark_target.python_job", "scorecard", "--manifest", f"{spark_target}/manifest.json"],
         ),
