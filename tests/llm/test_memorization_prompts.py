@@ -209,3 +209,24 @@ def test_the_recall_question_names_the_ticker_and_month_and_nothing_else() -> No
     assert user["content"].startswith("MSFT, September 2012: what was the stock's total return")
     assert not re.search(r"\d+\.\d", user["content"]), "no market data in the question"
     assert "historian" in system["content"]
+
+
+def test_pipeline_memorization_check_sets_the_var_and_refuses_llm_blind(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import cli as pipeline_cli
+
+    args = pipeline_cli.parse_args(pipeline_cli.build_parser(), ["--memorization-check"])
+    assert pipeline_cli.dbt_vars(args) == {"llm_memorization_check": True}
+    assert pipeline_cli.dbt_vars(pipeline_cli.parse_args(pipeline_cli.build_parser(), [])) == {}
+    defaults = pipeline_cli.project_vars()
+    monkeypatch.setattr(pipeline_cli, "project_vars", lambda: {**defaults, "llm_blind": True})
+    with pytest.raises(SystemExit) as stopped:
+        pipeline_cli.main(["--memorization-check"])
+    assert stopped.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .endswith("var llm_blind (the blind twin only) is true: set it false")
+    )
