@@ -5,6 +5,7 @@ Databricks): the same Python code, fed from Spark tables, writing Parquet tables
     python -m spark_target.python_job llm-copy     # copy the LLM stage tables of the DuckDB build
     python -m spark_target.python_job recall       # mart_model_recall from Spark's tables
     python -m spark_target.python_job scorecard    # mart_strategy_scorecard from Spark's marts
+    python -m spark_target.python_job recall scorecard   # several jobs in order, one Spark session
 
 Each table is written with DuckDB's typing of the same pandas frame (as dbt-duckdb stores a Python
 model's result) to $WAREHOUSE_DIR/spark/python_job/<table>.parquet and registered as main.<table>.
@@ -130,22 +131,27 @@ def run_scorecard(session: Any, manifest: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", choices=["llm", "llm-copy", "recall", "scorecard"])
+    parser.add_argument(
+        "jobs",
+        nargs="+",
+        choices=["llm", "llm-copy", "recall", "scorecard"],
+        help="run in this order, one Spark session",
+    )
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="manifest.json of a Spark parse/build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    jobs = {
+        "llm": lambda session: run_llm_stages(session, args.manifest),
+        "llm-copy": lambda session: copy_llm_tables(session, warehouse_path()),
+        "recall": lambda session: run_recall(session, args.manifest),
+        "scorecard": lambda session: run_scorecard(session, args.manifest),
+    }
     try:
         from spark_target.session import spark_session
 
         session = spark_session()
-        if args.job == "llm":
-            run_llm_stages(session, args.manifest)
-        elif args.job == "llm-copy":
-            copy_llm_tables(session, warehouse_path())
-        elif args.job == "recall":
-            run_recall(session, args.manifest)
-        else:
-            run_scorecard(session, args.manifest)
+        for job in args.jobs:
+            jobs[job](session)
         session.stop()
     except UserError as exc:
         logger.error("error: %s", exc)
