@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ollama hosts, comma-separated, each host or host=N for N requests at once (var llm_hosts; default: $OLLAMA_HOSTS, then $OLLAMA_HOST)",
     )
     parser.add_argument("--llm-fail-fast", action="store_true", default=None, help="stop when the LLM is unavailable")
+    parser.add_argument(
+        "--memorization-check",
+        dest="llm_memorization_check",
+        action="store_true",
+        default=None,
+        help="ask every model named and blind (strategy llm:<model>:blind) and run the recall probe "
+        "(var llm_memorization_check; about 2x the LLM time, see docs/memorization.md)",
+    )
     parser.add_argument("--use-cv", action="store_true", default=None, help="walk-forward folds in mart_dataset_splits")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model (the LLM cache is kept)")
     parser.add_argument(
@@ -88,6 +96,10 @@ def positive_amount(text: str) -> float:
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
+    if args.llm_memorization_check and project_vars()["llm_blind"]:
+        parser.error(
+            "--memorization-check asks both twins, but var llm_blind (the blind twin only) is true: set it false"
+        )
     if (args.signals is None) != (args.signals_name is None):
         parser.error("--signals and --signals-name go together: e.g. --signals my.csv --signals-name mine")
     return args
@@ -106,7 +118,7 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
         chosen["llm_model"] = None  # the alias must not override the list given here
     if args.llm_hosts:
         chosen["llm_hosts"] = [entry.strip() for entry in args.llm_hosts.split(",") if entry.strip()]
-    for name in ("enable_llm", "llm_fail_fast", "use_cv"):
+    for name in ("enable_llm", "llm_fail_fast", "llm_memorization_check", "use_cv"):
         if getattr(args, name) is not None:
             chosen[name] = getattr(args, name)
     if args.capital is not None:

@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
 TARGET_SCHEMA = "main"
-# The LLM stage tables, built on DuckDB by dbt Python models; on Spark by spark_target.python_job.
-PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
+# The LLM stage tables (and the recall probe's), built on DuckDB by dbt Python models; on Spark by
+# spark_target.python_job.
+PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment", "llm_return_recall")
 
 
 def inputs_dir() -> Path:

@@ -92,8 +92,16 @@ def build_steps(parity_dir: Path) -> list[tuple[str, list[str]]]:
             ],
         ),
         (
-            "scorecard on Spark",
-            [PYTHON, "-m", "spark_target.python_job", "scorecard", "--manifest", f"{spark_target}/manifest.json"],
+            "recall mart and scorecard on Spark",
+            [
+                PYTHON,
+                "-m",
+                "spark_target.python_job",
+                "recall",
+                "scorecard",
+                "--manifest",
+                f"{spark_target}/manifest.json",
+            ],
         ),
         (
             "dbt build on Spark (after the scorecard)",

@@ -1,15 +1,17 @@
 """On Spark, the tables dbt builds with Python models on DuckDB (dbt-spark runs Python models only on
 Databricks): the same Python code, fed from Spark tables, writing Parquet tables Spark reads.
 
-    python -m spark_target.python_job llm          # the three LLM stages over Spark's int_llm_context
+    python -m spark_target.python_job llm          # the three LLM stages and the recall probe over Spark's tables
     python -m spark_target.python_job llm-copy     # copy the LLM stage tables of the DuckDB build
+    python -m spark_target.python_job recall       # mart_model_recall from Spark's tables
     python -m spark_target.python_job scorecard    # mart_strategy_scorecard from Spark's marts
+    python -m spark_target.python_job recall scorecard   # several jobs in order, one Spark session
 
 Each table is written with DuckDB's typing of the same pandas frame (as dbt-duckdb stores a Python
 model's result) to $WAREHOUSE_DIR/spark/python_job/<table>.parquet and registered as main.<table>.
 The settings are the models' rendered configs (llm_settings, scorecard_settings) from the manifest
 of the last Spark parse or build (--manifest). Order in a Spark build (bin/spark-parity does it):
-dbt up to int_llm_context, `llm`, dbt up to mart_backtest_summary, `scorecard`, the rest of dbt.
+dbt up to int_llm_context, `llm`, dbt up to mart_backtest_summary, `recall`, `scorecard`, the rest of dbt.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def write_table(session: Any, frame: pd.DataFrame, table: str) -> None:
 def run_llm_stages(session: Any, manifest: Path) -> None:
     """The three LLM stages over Spark's int_llm_context, as the dbt Python models run them."""
     from llm_client.settings import LlmSettings
-    from llm_client.stages import market_analysis, risk_assessment, signal_generation
+    from llm_client.stages import market_analysis, return_recall, risk_assessment, signal_generation
 
     settings = LlmSettings.from_config(model_config(manifest, "llm_market_analysis", "llm_settings"))
     context = table_rows(session, "int_llm_context")
@@ -87,12 +89,25 @@ def run_llm_stages(session: Any, manifest: Path) -> None:
     write_table(session, signal_generation(context, analyses, settings), "llm_signal_generation")
     signals = table_rows(session, "llm_signal_generation")
     write_table(session, risk_assessment(context, signals, settings), "llm_risk_assessment")
+    months = [{"ticker": row["ticker"], "month": row["month"]} for row in table_rows(session, "int_llm_recall_months")]
+    risk = table_rows(session, "llm_risk_assessment")
+    write_table(session, return_recall(months, risk, settings), "llm_return_recall")
 
 
 def copy_llm_tables(session: Any, duckdb_file: Path) -> None:
     """The LLM stage tables of a DuckDB build, as they are (the cached answers; no LLM call)."""
     exported = export(duckdb_file, warehouse_dir() / "spark" / "inputs", PYTHON_JOB_TABLES, include_raw=False)
     register(session, exported)
+
+
+def run_recall(session: Any, manifest: Path) -> None:
+    """mart_model_recall from Spark's tables, as the dbt Python model computes it."""
+    from signal_stats.recall import RecallSettings, recall_table
+
+    settings = RecallSettings.from_config(model_config(manifest, "mart_model_recall", "recall_settings"))
+    answers = table_frame(session, "llm_return_recall")
+    months = table_frame(session, "int_llm_recall_months")
+    write_table(session, recall_table(answers, months, settings), "mart_model_recall")
 
 
 def run_scorecard(session: Any, manifest: Path) -> None:
@@ -112,19 +127,26 @@ def run_scorecard(session: Any, manifest: Path) -> None:
 @user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", choices=["llm", "llm-copy", "scorecard"])
+    parser.add_argument(
+        "jobs",
+        nargs="+",
+        choices=["llm", "llm-copy", "recall", "scorecard"],
+        help="run in this order, one Spark session",
+    )
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="manifest.json of a Spark parse/build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    jobs = {
+        "llm": lambda session: run_llm_stages(session, args.manifest),
+        "llm-copy": lambda session: copy_llm_tables(session, warehouse_path()),
+        "recall": lambda session: run_recall(session, args.manifest),
+        "scorecard": lambda session: run_scorecard(session, args.manifest),
+    }
     from spark_target.session import spark_session
 
     session = spark_session()
-    if args.job == "llm":
-        run_llm_stages(session, args.manifest)
-    elif args.job == "llm-copy":
-        copy_llm_tables(session, warehouse_path())
-    else:
-        run_scorecard(session, args.manifest)
+    for job in args.jobs:
+        jobs[job](session)
     session.stop()
     return 0
 
