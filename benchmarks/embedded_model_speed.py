@@ -12,6 +12,7 @@ cores allows on this machine: other processes you did not start count too).
 
     .venv/bin/python benchmarks/embedded_model_speed.py                      # idle, +1, +2 busy loops
     .venv/bin/python benchmarks/embedded_model_speed.py --busy 0 --calls 20   # idle only
+    .venv/bin/python benchmarks/embedded_model_speed.py --busy 0 --num-ctx 2048   # as the LLM stages ask
     .venv/bin/python benchmarks/embedded_model_speed.py --model qwen2.5-coder:1.5b-instruct-q4_K_M
 """
 
@@ -95,14 +96,17 @@ def server_memory_mib(pid: int) -> tuple[float, float] | None:
     return sum(v for v in peaks if v is not None), sum(v for v in shares if v is not None)
 
 
-def ask(client: ollama.Client, model: str, index: int) -> dict[str, float]:
-    """One greedy schema-constrained chat; its measurements."""
+def ask(client: ollama.Client, model: str, index: int, num_ctx: int | None = None) -> dict[str, float]:
+    """One greedy schema-constrained chat (with ``num_ctx`` if given, as the LLM stages send); its measurements."""
     started = time.perf_counter()
+    options: dict[str, float] = {"temperature": 0, "seed": 42, "num_predict": 256}
+    if num_ctx is not None:
+        options["num_ctx"] = num_ctx
     answer = client.chat(
         model=model,
         messages=prompt_for(index),
         format=Signal.model_json_schema(),
-        options={"temperature": 0, "seed": 42, "num_predict": 256},
+        options=options,
         stream=False,
     )
     latency = time.perf_counter() - started
@@ -122,14 +126,16 @@ def ask(client: ollama.Client, model: str, index: int) -> dict[str, float]:
     }
 
 
-def run(host: str, model: str, calls: int, warmup: int, in_flight: int) -> tuple[list[dict[str, float]], float]:
+def run(
+    host: str, model: str, calls: int, warmup: int, in_flight: int, num_ctx: int | None = None
+) -> tuple[list[dict[str, float]], float]:
     """Send ``warmup`` unmeasured calls, then ``calls`` calls ``in_flight`` at a time; return the
     measured calls and their wall seconds."""
     client = ollama.Client(host=host)
     with ThreadPoolExecutor(max_workers=in_flight) as pool:
-        list(pool.map(lambda index: ask(client, model, index), range(warmup)))
+        list(pool.map(lambda index: ask(client, model, index, num_ctx), range(warmup)))
         started = time.perf_counter()
-        rows = list(pool.map(lambda index: ask(client, model, index), range(warmup, warmup + calls)))
+        rows = list(pool.map(lambda index: ask(client, model, index, num_ctx), range(warmup, warmup + calls)))
         return rows, time.perf_counter() - started
 
 
@@ -207,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=EMBEDDED_MODEL_NAME, help=f"model to call (default {EMBEDDED_MODEL_NAME})")
     parser.add_argument("--host", default=None, help="use this Ollama server instead of starting one")
     parser.add_argument("--server-args", default="", help="extra server flags, e.g. '--threads 2'")
+    parser.add_argument(
+        "--num-ctx",
+        type=int,
+        default=None,
+        help="options.num_ctx of every call (the LLM stages send var llm_num_ctx, 2048; default: none)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every answer")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -226,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             with busy_loops(busy):
                 time.sleep(0.5 if busy else 0.0)  # let the loops reach full speed
                 reference_s = reference_seconds()
-                rows, wall_s = run(host, args.model, args.calls, args.warmup if index == 0 else 0, args.in_flight)
+                warmup = args.warmup if index == 0 else 0
+                rows, wall_s = run(host, args.model, args.calls, warmup, args.in_flight, args.num_ctx)
                 phases[busy] = summarize(rows, wall_s, (reference_s + reference_seconds()) / 2)
             print_phase(busy, phases[busy])
         memory = server_memory_mib(handle.pid) if handle is not None else None

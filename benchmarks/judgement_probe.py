@@ -1,28 +1,42 @@
-"""Judgement probe: 20 clear-cut synthetic situations through the real analysis and signal stages.
+"""Judgement probe: real situations where the indicators disagree, asked blind, scored by what happened next.
 
-7 downtrends with RSI 10-29, 7 uptrends with RSI 69-97 and 6 flat markets, built as
-``int_llm_context`` rows and sent through the project's own prompts, schemas, validation and
-re-asks (``llm_client``), analysis first, then the signal given that analysis, exactly as the
-main job does. A plain trend rule says SELL for the downtrends, BUY for the uptrends and HOLD for
-the flat ones; the probe prints, per embedded model: validity, the action mix, agreement with the
-rule and seconds per answer, plus the field order of the schemas it ran with.
+The cases are weekly decision points of the bundled sample (AAPL, MSFT, IBM, GOOG, 2001-2012) as
+``int_llm_context`` builds them (dbt, on a scratch warehouse, LLM off), kept only where the
+indicators conflict: the 20-day and the 60-day return both move more than the hold band, in
+opposite directions (a pull-back in an uptrend, a bounce in a downtrend). Each case's outcome is its
+forward return over ``validation_horizon_days`` (20): up (> ``hold_hit_band``), down (< -band) or flat,
+and the right action BUY, SELL or HOLD. The probe draws the same number of cases of each outcome
+(seeded), so every constant answer scores exactly a third.
+
+Each model answers through the project's own two stages (analysis, then the signal given it), in
+their blind form: no ticker, no date, every price rebased to 100 at the first close shown, so the
+probe measures judgement on the numbers, not memory of how 2008 went. Printed beside every model's
+score: the constant answers and three one-line rules (20-day momentum, 60-day trend, RSI
+contrarian), and the chance of the model's score or better from guessing (binomial, p = 1/3).
 
     .venv/bin/python benchmarks/judgement_probe.py                 # every installed embedded model
-    .venv/bin/python benchmarks/judgement_probe.py --model smollm2:135m-instruct-q8_0
+    .venv/bin/python benchmarks/judgement_probe.py --model smollm2:135m-instruct-q8_0 --cases 30
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import logging
 import os
+import random
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
+from scipy import stats
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,67 +45,102 @@ import ollama
 
 from embedded_ollama import EmbeddedHandle, start_on_free_port
 from llm_client.client import ask_structured
-from llm_client.prompts import analysis_messages, signal_messages
+from llm_client.prompts import analysis_messages, price_scale, shown, signal_messages
 from llm_client.schemas import MarketAnalysis, TradingSignal, json_schema
 
 logger = logging.getLogger("benchmarks.judgement_probe")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+RIGHT = {"up": "BUY", "down": "SELL", "flat": "HOLD"}
+CASES_VARS = {
+    "enable_llm": False,
+    "llm_decision_frequency": "weekly",
+    "llm_start": "2001-01-01",
+    "llm_end": "2012-12-31",
+    "llm_max_decisions": 100000,
+}
+Rule = Callable[[dict[str, Any]], str]
 
-RULE = {"down": "SELL", "up": "BUY", "flat": "HOLD"}
+
+def build_contexts(warehouse_dir: Path) -> None:
+    """Ingest the bundled sample and build int_llm_context (weekly, 2001-2012) with dbt, LLM off."""
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    steps = [
+        [sys.executable, "-m", "python_ingest"],
+        [str(BIN_DIR / "dbt"), "run", "-s", "+int_llm_context", "--vars", json.dumps(CASES_VARS),
+         "--target-path", str(warehouse_dir / "target"), "--log-path", str(warehouse_dir / "logs")],
+    ]  # fmt: skip
+    for command in steps:
+        done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"error: {' '.join(command[:3])} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def situation(kind: str, index: int) -> dict[str, Any]:
-    """One clear-cut ``int_llm_context``-like row: a steady trend (or none) with a matching RSI."""
-    daily = {"down": -0.003 - 0.0008 * index, "up": 0.003 + 0.0008 * index, "flat": 0.0}[kind]
-    rsi = {"down": 10 + 3 * index, "up": 69 + 4.5 * index, "flat": 45 + 2 * index}[kind]
-    close = 100.0 + 7 * index
-    wiggle = 0.002 if kind == "flat" else 0.0
-    closes = [round(close * (1 + daily) ** (day - 4) * (1 + wiggle * (-1) ** day), 2) for day in range(5)]
+def conflicting_cases(warehouse_dir: Path, project_vars: dict[str, Any], per_outcome: int, seed: int) -> list[dict]:
+    """``per_outcome`` cases of each outcome (up, down, flat) among the decision points whose 20- and
+    60-day returns move beyond the hold band in opposite directions, drawn with ``seed``."""
+    horizon, band = int(project_vars["validation_horizon_days"]), float(project_vars["hold_hit_band"])
+    query = f"""
+        with forward as (
+            select ticker, date,
+                   lead(adj_close, {horizon}) over (partition by ticker order by date) / adj_close - 1 as forward_return
+            from int_prices_clean
+        )
+        select context.*, forward.forward_return,
+               case when forward.forward_return > {band} then 'up'
+                    when forward.forward_return < -{band} then 'down' else 'flat' end as outcome
+        from int_llm_context as context
+        inner join forward on context.ticker = forward.ticker and context.decision_date = forward.date
+        where forward.forward_return is not null
+          and abs(context.return_20d) > {band} and abs(context.return_60d) > {band}
+          and sign(context.return_20d) <> sign(context.return_60d)
+          and context.sma_long is not null
+        order by context.ticker, context.decision_date
+    """
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.sql(query).df().to_dict("records")
+    by_outcome: dict[str, list[dict]] = collections.defaultdict(list)
+    for row in rows:
+        by_outcome[row["outcome"]].append(row)
+    rng = random.Random(seed)
+    chosen = []
+    for outcome in ("up", "down", "flat"):
+        chosen += rng.sample(by_outcome[outcome], per_outcome)
+    logger.info("conflicting decision points: %s", {k: len(v) for k, v in by_outcome.items()})
+    # one neutral label and day for every case: nothing in a prompt says which stock or when
+    return [{**row, "asset_label": "ASSET_1", "decision_day": 250} for row in chosen]
 
-    def ret(days: int) -> float:
-        return (1 + daily) ** days - 1
 
+def rules() -> dict[str, Rule]:
+    """The baselines: constant answers and one-line rules on the facts every prompt shows."""
     return {
-        "ticker": f"SYN{kind.upper()}{index}",
-        "asset_label": f"ASSET_{index}",
-        "decision_date": f"2012-{index + 3:02d}-28",
-        "decision_day": 20 * index,
-        "close": closes[-1],
-        "recent_closes": closes,
-        "range_low": round(min(closes) * (0.97 if kind != "up" else 0.90), 2),
-        "range_high": round(max(closes) * (1.03 if kind != "down" else 1.10), 2),
-        "return_1d": daily + (wiggle if kind == "flat" else 0),
-        "return_5d": ret(5),
-        "return_20d": ret(20),
-        "return_60d": ret(60) if kind != "flat" else 0.004,
-        "volatility_annualized": 0.18 + 0.01 * index,
-        "rsi": rsi,
-        "drawdown": {"down": ret(60), "up": -0.01, "flat": -0.04}[kind],
-        "sma_short": round(closes[-1] / (1 + daily) ** 10, 2),  # a trailing mean lags by half its window
-        "sma_medium": round(closes[-1] / (1 + daily) ** 25, 2),
-        "sma_long": round(closes[-1] / (1 + daily) ** 100, 2),
+        "always BUY": lambda case: "BUY",
+        "always SELL": lambda case: "SELL",
+        "always HOLD": lambda case: "HOLD",
+        "20-day momentum": lambda case: "BUY" if case["return_20d"] > 0 else "SELL",
+        "60-day trend": lambda case: "BUY" if case["return_60d"] > 0 else "SELL",
+        "RSI contrarian (<30 BUY, >70 SELL)": lambda case: (
+            "BUY" if case["rsi"] < 30 else "SELL" if case["rsi"] > 70 else "HOLD"
+        ),
     }
 
 
-def situations() -> list[tuple[str, dict[str, Any]]]:
-    """The 20 situations: (kind, context row)."""
-    kinds = ["down"] * 7 + ["up"] * 7 + ["flat"] * 6
-    counters: collections.Counter[str] = collections.Counter()
-    rows = []
-    for kind in kinds:
-        rows.append((kind, situation(kind, counters[kind])))
-        counters[kind] += 1
-    return rows
+def score(actions: list[str], cases: list[dict]) -> tuple[int, dict[str, int]]:
+    """Cases whose action was the right one for what happened, in total and per outcome."""
+    per = collections.Counter(
+        case["outcome"] for case, action in zip(cases, actions, strict=True) if action == RIGHT[case["outcome"]]
+    )
+    return sum(per.values()), dict(per)
 
 
-def field_order() -> str:
-    """The order the schemas ask for their fields (the grammar makes the model write them so)."""
-    return f"analysis {list(MarketAnalysis.model_fields)}; signal {list(TradingSignal.model_fields)}"
+def chance(hits: int, total: int) -> float:
+    """P(at least ``hits`` of ``total`` right by guessing one of three actions)."""
+    return float(stats.binom.sf(hits - 1, total, 1 / 3))
 
 
-def probe_model(client: ollama.Client, model: str, project_vars: dict[str, Any]) -> dict[str, Any]:
-    """Run the 20 situations through both stages; return the tallies."""
+def probe_model(client: ollama.Client, model: str, cases: list[dict], project_vars: dict[str, Any]) -> dict[str, Any]:
+    """Every case through both blind stages; the actions (``invalid`` when a stage failed) and timings."""
     common = {
         "max_retries": int(project_vars["llm_max_retries"]),
         "connection_retries": int(project_vars["llm_connection_retries"]),
@@ -106,48 +155,47 @@ def probe_model(client: ollama.Client, model: str, project_vars: dict[str, Any])
             "num_predict": int(project_vars[f"llm_num_predict_{stage}"]),
         }
 
-    tally: dict[str, Any] = {"valid": 0, "agree": collections.Counter(), "actions": collections.Counter(), "s": []}
-    for kind, context in tqdm(situations(), desc=model, unit="situation"):
+    actions, seconds, valid = [], [], 0
+    for case in tqdm(cases, desc=model, unit="case"):
         started = time.perf_counter()
-        validation = {"close": float(context["close"])}
+        validation = {"close": float(shown(case, True)["close"])}
         analysis = ask_structured(
             client,
             model=model,
-            messages=analysis_messages(context, blind=False),
+            messages=analysis_messages(case, blind=True),
             response_model=MarketAnalysis,
             schema=json_schema(MarketAnalysis, validation),
             options=options("analysis"),
             validation_context=validation,
             **common,
         )
+        stored = None  # the analysis on the traded price scale, as the stage stores it (the prompt rebases it)
+        if analysis.answer:
+            scale = price_scale(case, True)
+            stored = {**analysis.answer, "support": analysis.answer["support"] / scale}
+            stored["resistance"] = analysis.answer["resistance"] / scale
         signal = ask_structured(
             client,
             model=model,
-            messages=signal_messages(context, analysis.answer, blind=False),
+            messages=signal_messages(case, stored, blind=True),
             response_model=TradingSignal,
             schema=json_schema(TradingSignal),
             options=options("signal"),
             **common,
         )
-        tally["s"].append((time.perf_counter() - started) / 2)
-        action = signal.answer["action"] if signal.answer else "invalid"
-        tally["valid"] += int(analysis.status == "ok" and signal.status == "ok")
-        tally["actions"][action] += 1
-        tally["agree"][kind] += int(action == RULE[kind])
-        logger.debug("%s %s: %s / %s", kind, context["ticker"], analysis.answer, signal.answer)
-    return tally
+        seconds.append((time.perf_counter() - started) / 2)
+        valid += int(analysis.status == "ok" and signal.status == "ok")
+        actions.append(signal.answer["action"] if signal.answer else "invalid")
+        logger.debug("%s %s: %s / %s", case["outcome"], case["decision_date"], analysis.answer, signal.answer)
+    return {"actions": actions, "seconds": seconds, "valid": valid}
 
 
-def report(model: str, tally: dict[str, Any]) -> None:
-    """Print one model's figures and its summary line."""
-    agree = tally["agree"]
-    total = sum(agree.values())
-    mix = ", ".join(f"{a} {tally['actions'][a]}" for a in ("BUY", "SELL", "HOLD", "invalid") if tally["actions"][a])
-    seconds = sum(tally["s"]) / len(tally["s"])
-    print(
-        f"SUMMARY {model}: valid {tally['valid']}/20; actions {mix}; agreement with the trend rule {total}/20 "
-        f"(down->SELL {agree['down']}/7, up->BUY {agree['up']}/7, flat->HOLD {agree['flat']}/6); "
-        f"{seconds:.2f} s per answer; load avg {os.getloadavg()[0]:.2f}"
+def line(name: str, actions: list[str], cases: list[dict]) -> str:
+    hits, per = score(actions, cases)
+    third = len(cases) // 3
+    return (
+        f"{name}: {hits}/{len(cases)} right (up->BUY {per.get('up', 0)}/{third}, down->SELL {per.get('down', 0)}/{third}, "
+        f"flat->HOLD {per.get('flat', 0)}/{third}); chance of this or better by guessing {chance(hits, len(cases)):.3f}"
     )
 
 
@@ -156,10 +204,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", help="model(s) to probe (default: every installed one)")
     parser.add_argument("--host", default=None, help="use this Ollama server instead of starting the embedded one")
+    parser.add_argument("--cases", type=int, default=30, help="cases, a multiple of 3 (default 30)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the case draw")
+    parser.add_argument("--warehouse-dir", type=Path, default=None, help="reuse a warehouse this probe built before")
     parser.add_argument("--verbose", action="store_true", help="log every answer")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
+    if args.cases < 3 or args.cases % 3:
+        parser.error("--cases must be a positive multiple of 3 (the same number of up, down and flat cases)")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     project_vars = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    warehouse_dir = args.warehouse_dir or Path(tempfile.mkdtemp(prefix="judgement-probe-"))
+    if not (warehouse_dir / "warehouse.duckdb").exists():
+        build_contexts(warehouse_dir)
+    cases = conflicting_cases(warehouse_dir, project_vars, args.cases // 3, args.seed)
+    baseline_actions = {name: [rule(case) for case in cases] for name, rule in rules().items()}
+    print(f"{len(cases)} cases (warehouse {warehouse_dir}); baselines:")
+    for name, actions in baseline_actions.items():
+        print(f"  {line(name, actions, cases)}")
+    beside = ", ".join(f"{name} {score(actions, cases)[0]}" for name, actions in baseline_actions.items())
     handle: EmbeddedHandle | None = None
     host = args.host
     if host is None:
@@ -168,9 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = ollama.Client(host=host, timeout=float(project_vars["llm_timeout_signal"]))
         models = args.model or [m.model for m in client.list().models if m.model]
-        print(f"field order: {field_order()}")
         for model in models:
-            report(model, probe_model(client, model, project_vars))
+            found = probe_model(client, model, cases, project_vars)
+            mix = collections.Counter(found["actions"])
+            seconds = sum(found["seconds"]) / len(found["seconds"])
+            print(
+                f"SUMMARY {line(model, found['actions'], cases)}; valid {found['valid']}/{len(cases)}; "
+                f"actions {dict(mix)}; {seconds:.2f} s per answer; load avg {os.getloadavg()[0]:.2f}"
+            )
+            print(f"  beside the baselines (of {len(cases)}): {beside}")
     finally:
         if handle is not None:
             handle.stop()

@@ -106,6 +106,7 @@ def stage_settings(hosts: list[str], cache_path: Path, **overrides: Any) -> Any:
         "models": project["llm_models"],
         "model": None,
         "blind": False,
+        "memorization_check": False,
         "concurrency": project["llm_concurrency"],
         "timeouts": {s: project[f"llm_timeout_{s}"] for s in ("analysis", "signal", "risk")},
         "max_retries": project["llm_max_retries"],

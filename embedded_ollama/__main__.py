@@ -3,7 +3,8 @@
 Binds the (loopback-only) address first, then makes sure the default model's Q8_0 file is there
 (converting it on first start), checks and loads it (or, if that fails, the packaged Q4_1 file,
 after one warning line), then serves every installed model until SIGINT/SIGTERM, or until
-``--parent-pid`` dies.
+``--parent-pid`` dies. Reads Ollama's ``OLLAMA_NUM_PARALLEL``, ``OLLAMA_KEEP_ALIVE`` and
+``OLLAMA_ORIGINS`` as Ollama does.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from pathlib import Path
 from types import FrameType
 
 from .catalog import EMBEDDED_MODEL_NAME, SMOLLM2_Q4_1, SMOLLM2_Q8_0, CatalogModel, default_models_dir
+from .doors import DoorPolicy
 from .install import prepare_default_model
 from .model import DEFAULT_NUM_CTX, GENERATION_THREADS, EngineConfig, default_batch_threads, default_num_parallel
 from .netutil import is_loopback_host
 from .pool import ModelPool
+from .protocol import DEFAULT_KEEP_ALIVE_SECONDS, parse_duration
 from .server import EmbeddedOllamaServer, OllamaApp
 
 logger = logging.getLogger("embedded_ollama")
@@ -57,7 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=11434, help="port to bind, 0 for a free one (default 11434)")
-    parser.add_argument("--num-ctx", type=int, default=DEFAULT_NUM_CTX, help="context window to allocate")
+    parser.add_argument(
+        "--num-ctx",
+        type=_positive_int,
+        default=DEFAULT_NUM_CTX,
+        help=f"context (tokens) of a request that asks for none (default {DEFAULT_NUM_CTX}); "
+        "a request's options.num_ctx may ask for more, up to the model's trained context",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        default=None,
+        help="how long a model stays loaded after its last request, e.g. 5m, 30s, 0 (unload at once), -1 (forever) "
+        "(default: $OLLAMA_KEEP_ALIVE if set, else 5m); a request's keep_alive wins",
+    )
     parser.add_argument(
         "--threads",
         type=_positive_int,
@@ -109,6 +124,17 @@ def resolve_num_parallel(args: argparse.Namespace, parser: argparse.ArgumentPars
         )
 
 
+def resolve_keep_alive(args: argparse.Namespace, parser: argparse.ArgumentParser) -> float:
+    """Seconds a model stays loaded: ``--keep-alive``, else ``OLLAMA_KEEP_ALIVE`` (as Ollama reads it), else 5 minutes."""
+    for text, source in ((args.keep_alive, "--keep-alive"), (os.environ.get("OLLAMA_KEEP_ALIVE"), "OLLAMA_KEEP_ALIVE")):
+        if text is not None and text.strip():
+            try:
+                return parse_duration(text)
+            except ValueError as exc:
+                parser.error(f"{source}: {exc}")
+    return DEFAULT_KEEP_ALIVE_SECONDS
+
+
 def _write_ready_file(path: Path, url: str) -> None:
     """Atomically publish the server URL for the launcher."""
     tmp = path.with_name(path.name + ".tmp")
@@ -141,7 +167,7 @@ def open_pool(args: argparse.Namespace) -> tuple[ModelPool, CatalogModel]:
     if problem is not None:
         refused[SMOLLM2_Q8_0.name] = f"{problem}; run `bin/setup` again, or use {SMOLLM2_Q4_1.name}"
         logger.warning("%s is not served (%s); serving the packaged %s", SMOLLM2_Q8_0.name, problem, SMOLLM2_Q4_1.name)
-    pool = ModelPool(models_dir, config, refused)
+    pool = ModelPool(models_dir, config, refused, keep_alive=args.keep_alive_seconds)
     default = SMOLLM2_Q4_1 if problem is not None else SMOLLM2_Q8_0
     pool.load(default)
     return pool, default
@@ -152,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.num_parallel = resolve_num_parallel(args, parser)
+    args.keep_alive_seconds = resolve_keep_alive(args, parser)
     # a crash inside llama.cpp kills the process without a Python traceback: print the threads'
     # stacks to stderr (the server log when the launcher started it) so the log says where
     faulthandler.enable()
@@ -171,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("refusing to bind %s: the embedded server only listens on loopback addresses", args.host)
         return 2
     try:
-        server = EmbeddedOllamaServer(args.host, args.port)
+        server = EmbeddedOllamaServer(args.host, args.port, DoorPolicy.from_environment(os.environ))
     except OSError as exc:
         logger.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1

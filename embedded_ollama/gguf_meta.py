@@ -3,7 +3,9 @@
 Only what `/api/show` needs: the key/value pairs (``model_info`` in Ollama's
 answer, including ``tokenizer.chat_template``) and the parameter count summed
 over the tensor shapes. Long arrays (the vocabulary, the merges) are skipped
-and reported as empty lists, as Ollama does when ``verbose`` is false.
+and reported as empty lists, as Ollama does when ``verbose`` is false. Of the
+vocabulary only the length of its longest token is kept: it bounds how much
+text a context can hold, so an over-long prompt is refused without tokenising it.
 
 Format reference: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 """
@@ -35,6 +37,7 @@ _SCALAR_FORMATS: dict[int, str] = {
 }
 _STRING = 8
 _ARRAY = 9
+_TOKENS_KEY = "tokenizer.ggml.tokens"
 
 
 class GGUFError(ValueError):
@@ -49,6 +52,8 @@ class GGUFMetadata:
     kv: dict[str, Any] = field(default_factory=dict)
     tensor_count: int = 0
     parameter_count: int = 0
+    longest_token_bytes: int = 0
+    """Bytes of text the longest vocabulary entry stands for (0 if the file has no vocabulary)."""
 
 
 class _Cursor:
@@ -89,6 +94,20 @@ class _Cursor:
             return [self.value(item_type, max_array) for _ in range(count)]
         raise GGUFError(f"unknown GGUF value type {type_id}")
 
+    def longest_string(self, count: int, byte_level: bool) -> int:
+        """Skip ``count`` strings; return how many bytes of text the longest one stands for.
+
+        In a byte-level (GPT-2 style) vocabulary every character stands for one byte of text;
+        otherwise a token's UTF-8 length is an upper bound (SentencePiece's ``▁`` is one space).
+        """
+        longest = 0
+        for _ in range(count):
+            length = self.scalar("<Q")
+            raw = self._buffer[self.offset : self.offset + length]
+            self.offset += length
+            longest = max(longest, len(raw.decode("utf-8", errors="replace")) if byte_level else length)
+        return longest
+
     def _skip_items(self, item_type: int, count: int) -> None:
         if item_type in _SCALAR_FORMATS:
             self.skip(struct.calcsize(_SCALAR_FORMATS[item_type]) * count)
@@ -113,9 +132,19 @@ def read_gguf_metadata(path: str | Path, max_array: int = 5) -> GGUFMetadata:
         tensor_count = cursor.scalar("<Q")
         kv_count = cursor.scalar("<Q")
         kv: dict[str, Any] = {}
+        longest_token = 0
         for _ in range(kv_count):
             key = cursor.string()
-            kv[key] = cursor.value(cursor.scalar("<I"), max_array)
+            type_id = cursor.scalar("<I")
+            if key == _TOKENS_KEY and type_id == _ARRAY:
+                item_type, count = cursor.scalar("<I"), cursor.scalar("<Q")
+                if item_type != _STRING:
+                    raise GGUFError(f"{path}: {_TOKENS_KEY} is not an array of strings")
+                # the tokenizer kind is written before the vocabulary (llama.cpp's gguf writer does)
+                longest_token = cursor.longest_string(count, byte_level=kv.get("tokenizer.ggml.model") == "gpt2")
+                kv[key] = []
+            else:
+                kv[key] = cursor.value(type_id, max_array)
         parameters = 0
         for _ in range(tensor_count):
             cursor.string()  # tensor name
@@ -123,4 +152,10 @@ def read_gguf_metadata(path: str | Path, max_array: int = 5) -> GGUFMetadata:
             dims = [cursor.scalar("<Q") for _ in range(n_dims)]
             cursor.skip(4 + 8)  # ggml type, data offset
             parameters += prod(dims)
-    return GGUFMetadata(version=version, kv=kv, tensor_count=tensor_count, parameter_count=parameters)
+    return GGUFMetadata(
+        version=version,
+        kv=kv,
+        tensor_count=tensor_count,
+        parameter_count=parameters,
+        longest_token_bytes=longest_token,
+    )

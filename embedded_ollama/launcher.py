@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from warehouse_core.children import die_with_parent
 from warehouse_core.ollama_host import resolve_host
 
 from .netutil import is_loopback_host
@@ -149,8 +150,19 @@ def _spawn_server(hostname: str, port: int, workdir: Path, extra_args: list[str]
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    # Killed however we are (SIGKILL included), the server gets SIGTERM and shuts down with its workers.
+    # Linux sends it when the starting *thread* ends, so only from the main thread; from another thread
+    # the server's own --parent-pid watch (1 s) is what stops it.
+    on_main_thread = threading.current_thread() is threading.main_thread()
     with open(workdir / "server.log", "ab") as log:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            preexec_fn=die_with_parent() if on_main_thread else None,
+        )
 
 
 def _register(handle: EmbeddedHandle) -> None:

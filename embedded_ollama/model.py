@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_NUM_CTX = 4096
-"""Context window loaded at start-up (Ollama's default ``num_ctx``)."""
+"""Context a request gets when it does not ask for one (Ollama's default ``num_ctx``); a request may
+ask for more, up to the model's trained context (:attr:`ModelFile.context_length`)."""
 
 PROMPT_RAM_CACHE_MIB = 256
 """Host-RAM prompt cache allowed when ``cache_prompt`` is on (llama.cpp's default is 8192)."""
@@ -56,6 +57,8 @@ class ModelFile:
     modified_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
     parameter_count: int = 0
+    longest_token_bytes: int = 0
+    """Bytes of text the longest token stands for: a context of n tokens holds at most n times this."""
 
     @classmethod
     def inspect(cls, path: str | Path, digest: str | None = None) -> ModelFile:
@@ -70,6 +73,7 @@ class ModelFile:
             modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
             metadata=meta.kv,
             parameter_count=meta.parameter_count,
+            longest_token_bytes=meta.longest_token_bytes,
         )
 
     @property

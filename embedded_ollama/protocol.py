@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -19,8 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 logger = logging.getLogger(__name__)
 
-OLLAMA_API_VERSION = "0.12.0"
-"""Version reported by ``/api/version``: the Ollama API level these shapes follow."""
+OLLAMA_API_VERSION = "0.10.0"
+"""Version reported by ``/api/version``: the oldest Ollama whose API has every field this server
+sends (``context_length`` in ``/api/ps`` came in 0.10.0) and whose routes are all answered here:
+served, or (embeddings, model management) a 501 naming what to use instead. docs/embedded-server.md."""
+
+DEFAULT_KEEP_ALIVE_SECONDS = 300.0
+"""How long a model stays loaded after its last request when nothing says otherwise (Ollama: 5m)."""
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "temperature": 0.8,
@@ -173,6 +180,43 @@ class ShowRequest(BaseModel):
     model: str = ""
     name: str = ""
     verbose: bool = False
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_NUMBER = re.compile(r"[0-9]{1,12}(\.[0-9]*)?|\.[0-9]+")
+_DURATION_PART = re.compile(r"([0-9]{1,12}\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration (``"5m"``, ``"1h30m"``, ``"-1s"``, ``"0"``) or a bare number of seconds.
+
+    Negative means forever (``math.inf``), as Ollama takes ``keep_alive`` and ``OLLAMA_KEEP_ALIVE``.
+    Raises ``ValueError`` for anything else.
+    """
+    value = text.strip()
+    sign, body = (-1.0, value[1:]) if value[:1] == "-" else (1.0, value.lstrip("+"))
+    parts = _DURATION_PART.findall(body)
+    if _NUMBER.fullmatch(body):
+        seconds = float(body)
+    elif body and "".join(number + unit for number, unit in parts) == body:
+        seconds = sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+    else:
+        raise ValueError(f"invalid duration {text!r}: use e.g. 5m, 30s, 1h, 0 or -1")
+    return math.inf if sign < 0 and seconds > 0 else seconds
+
+
+def keep_alive_seconds(value: float | str | None) -> float | None:
+    """A request's ``keep_alive`` in seconds (``math.inf``: forever), or None when it gives none (400 if invalid)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ApiError(400, f"invalid keep_alive {value!r}")
+        return math.inf if value < 0 else float(value)
+    try:
+        return parse_duration(str(value))
+    except ValueError as exc:
+        raise ApiError(400, f"keep_alive: {exc}") from None
 
 
 def parse_request(model: type[BaseModel], body: Any) -> Any:
@@ -329,6 +373,20 @@ def schema_violation(text: str, schema: dict[str, Any]) -> str | None:
     return None
 
 
+def prompt_bytes(llama: LlamaRequest) -> int:
+    """UTF-8 bytes of the text a request asks the model to read (messages or raw prompt)."""
+    if llama.kind == "completion":
+        return len(str(llama.payload.get("prompt") or "").encode())
+    return sum(len(str(message.get("content") or "").encode()) for message in llama.payload.get("messages", []))
+
+
+def context_hint(num_ctx: int, trained: int, model: str, needed: int) -> str:
+    """What a client can do when its input (at least ``needed`` tokens) does not fit ``num_ctx`` tokens."""
+    if num_ctx < trained and needed < trained:
+        return f"set options.num_ctx up to {trained}, the context {model} was trained for, or shorten the input"
+    return f"{model} takes at most {trained} tokens: shorten the input"
+
+
 def error_from_llama(answer: dict[str, Any]) -> ApiError:
     """An ``ApiError`` for llama.cpp's ``{"error": {"code", "message", ...}}``."""
     error = answer.get("error")
@@ -443,3 +501,31 @@ def generate_final(model: str, text: str, done_reason: str, metrics: dict[str, i
         "done_reason": done_reason,
         **metrics,
     }
+
+
+@dataclass
+class OllamaAnswer:
+    """How an ``/api/chat`` or ``/api/generate`` answer is shaped: NDJSON pieces, then the final object."""
+
+    model: str
+    kind: Literal["chat", "generate"]
+    stream: bool
+    framing = "ndjson"
+
+    def piece(self, text: str) -> list[dict[str, Any]]:
+        """Stream objects carrying a piece of the answer."""
+        return [chat_chunk(self.model, text) if self.kind == "chat" else generate_chunk(self.model, text)]
+
+    def end(self, done_reason: str, metrics: dict[str, int]) -> list[dict[str, Any]]:
+        """The stream's last object: ``done`` with the counters."""
+        return [self.whole("", done_reason, metrics)]
+
+    def whole(self, text: str, done_reason: str, metrics: dict[str, int]) -> dict[str, Any]:
+        """The final object (the whole answer when not streaming)."""
+        final = chat_final if self.kind == "chat" else generate_final
+        return final(self.model, text, done_reason, metrics)
+
+    @staticmethod
+    def error(status: int, message: str) -> dict[str, Any]:
+        """Ollama's error object (also a stream's last line)."""
+        return {"error": message}

@@ -1,25 +1,31 @@
-"""The HTTP side: Ollama's routes on a stdlib ``ThreadingHTTPServer``.
+"""The HTTP side: Ollama's routes, and the OpenAI-compatible ``/v1`` ones, on a stdlib ``ThreadingHTTPServer``.
 
 Each connection gets a thread; a generation waits for a free copy of the model
-(:class:`~embedded_ollama.model.Engine`, ``--num-parallel`` copies). Streaming answers are NDJSON sent
-with chunked transfer encoding (HTTP/1.1 keep-alive works for both kinds).
+(:class:`~embedded_ollama.model.Engine`, ``--num-parallel`` copies). ``/v1`` requests are translated
+into Ollama requests (:mod:`embedded_ollama.openai_compat`) and run the same way. Streaming answers
+are NDJSON (Ollama) or server-sent events (OpenAI) sent with chunked transfer encoding (HTTP/1.1
+keep-alive works for both kinds). Every request first passes the checks of
+:mod:`embedded_ollama.doors` (Origin, Host, body framing and size, deadlines).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import unquote
 
-from . import protocol
+from . import openai_compat, protocol
 from .catalog import CatalogModel, ModelVerificationError, find_model, is_installed
+from .doors import CORS_ALLOWED_HEADERS, LISTEN_BACKLOG, BodyError, DeadlineReader, DoorPolicy, read_body
 from .model import Engine, EngineError
 from .netutil import address_family, bind_host, url_host
 from .pool import ModelPool
@@ -29,7 +35,9 @@ from .protocol import (
     GenerateRequest,
     GenerationTally,
     LlamaRequest,
+    OllamaAnswer,
     ShowRequest,
+    context_hint,
     model_not_found,
     parse_request,
     rfc3339,
@@ -37,26 +45,57 @@ from .protocol import (
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
 SERVER_SOFTWARE = "embedded-ollama (xllamacpp)"
 
-_ROUTES = frozenset(
-    {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/pull", "/api/chat", "/api/generate"}
+EMBEDDINGS_NOT_SERVED = (
+    "this embedded server does not compute embeddings (it serves small chat models only); "
+    "use an Ollama server with an embedding model, e.g. `ollama pull nomic-embed-text`, and POST /api/embed there"
+)
+MODEL_MANAGEMENT_NOT_SERVED = (
+    "this embedded server serves the models bin/setup installs and cannot create, copy, delete or push models; "
+    "install one with `bin/setup --model NAME`, or use an Ollama server"
 )
 
-FinalBuilder = Callable[[str, str, str, dict[str, int]], dict[str, Any]]
-ChunkBuilder = Callable[[str, str], dict[str, Any]]
+_ROUTES = frozenset(
+    {
+        "/",
+        "/api/version",
+        "/api/tags",
+        "/api/ps",
+        "/api/show",
+        "/api/pull",
+        "/api/chat",
+        "/api/generate",
+        "/v1/models",
+        "/v1/chat/completions",
+        "/v1/completions",
+    }
+)
+_NOT_SERVED = {
+    "/api/embed": EMBEDDINGS_NOT_SERVED,
+    "/api/embeddings": EMBEDDINGS_NOT_SERVED,
+    "/v1/embeddings": EMBEDDINGS_NOT_SERVED,
+    "/api/create": MODEL_MANAGEMENT_NOT_SERVED,
+    "/api/copy": MODEL_MANAGEMENT_NOT_SERVED,
+    "/api/delete": MODEL_MANAGEMENT_NOT_SERVED,
+    "/api/push": MODEL_MANAGEMENT_NOT_SERVED,
+}
+_FOREVER = timedelta(days=365 * 100)
 
 
-@dataclass(frozen=True)
-class _Reply:
-    """How to answer one generation request: the name asked for, streaming or not, the shapes."""
+class Answer(Protocol):
+    """How one generation's answer is shaped (:class:`~embedded_ollama.protocol.OllamaAnswer`, or the OpenAI ones)."""
 
-    model: str
+    framing: str
     stream: bool
-    build_chunk: ChunkBuilder
-    build_final: FinalBuilder
-    started: float
+
+    def piece(self, text: str) -> list[dict[str, Any]]: ...
+
+    def end(self, done_reason: str, metrics: dict[str, int]) -> list[dict[str, Any]]: ...
+
+    def whole(self, text: str, done_reason: str, metrics: dict[str, int]) -> dict[str, Any]: ...
+
+    def error(self, status: int, message: str) -> dict[str, Any]: ...
 
 
 class OllamaApp:
@@ -79,10 +118,12 @@ class OllamaApp:
         return model
 
     @contextmanager
-    def session(self, model: CatalogModel) -> Iterator[tuple[Engine, float]]:
+    def session(
+        self, model: CatalogModel, num_ctx: int | None = None, keep_alive: float | None = None
+    ) -> Iterator[tuple[Engine, float]]:
         """The model loaded for one request (see :meth:`ModelPool.using`); a refused file is a 404."""
         try:
-            with self.pool.using(model) as loaded:
+            with self.pool.using(model, num_ctx, keep_alive) as loaded:
                 yield loaded
         except ModelVerificationError as exc:
             raise ApiError(404, f'model "{model.name}" is not served: {exc}') from None
@@ -109,13 +150,26 @@ class OllamaApp:
         """``GET /api/tags``: every installed model."""
         return {"models": [self.model_entry(model) for model in self.pool.installed()]}
 
+    def openai_models(self) -> dict[str, Any]:
+        """``GET /v1/models``: every installed model, as OpenAI lists them."""
+        models = self.pool.installed()
+        return openai_compat.model_list([(m.name, self.pool.model_file(m).modified_at) for m in models])
+
+    def openai_model(self, name: str) -> dict[str, Any]:
+        """``GET /v1/models/{name}``."""
+        model = find_model(name)
+        if model is None or model not in self.pool.installed():
+            raise ApiError(404, f"model '{name}' not found")
+        return openai_compat.model_object(model.name, self.pool.model_file(model).modified_at)
+
     def ps(self) -> dict[str, Any]:
-        """``GET /api/ps``: the resident model (if any); it stays loaded until another is asked for."""
+        """``GET /api/ps``: the resident model (if any), its context and when it will be unloaded."""
         resident = self.pool.resident
         if resident is None:
             return {"models": []}
         model, engine = resident
-        expires = datetime.now(timezone.utc) + timedelta(days=365 * 100)
+        seconds = self.pool.expires_in()
+        expires = datetime.now(timezone.utc) + (_FOREVER if math.isinf(seconds) else timedelta(seconds=seconds))
         entry = {
             **self.model_entry(model),
             "expires_at": rfc3339(expires),
@@ -126,7 +180,8 @@ class OllamaApp:
         return {"models": [entry]}
 
     def show(self, body: Any) -> dict[str, Any]:
-        """``POST /api/show``."""
+        """``POST /api/show``: ``model_info`` has the trained context (what a request may ask for),
+        ``parameters`` the ``num_ctx`` a request gets when it asks for none."""
         request: ShowRequest = parse_request(ShowRequest, body)
         name = request.model or request.name
         if not name:
@@ -143,7 +198,7 @@ class OllamaApp:
             for key, value in protocol.DEFAULT_OPTIONS.items()
             if key in ("temperature", "top_k", "top_p", "repeat_penalty")
         }
-        parameters["num_ctx"] = self.pool.config.num_ctx
+        parameters["num_ctx"] = self.pool.context_for(model, None)
         parameter_lines = "\n".join(f"{key:<30} {value}" for key, value in parameters.items())
         modelfile = (
             '# Modelfile generated by "ollama show"\n'
@@ -193,30 +248,58 @@ class OllamaApp:
             logger.debug("ignoring options %s", ", ".join(request.options.ignored()))
         return model
 
-    @staticmethod
-    def limit_to_num_ctx(engine: Engine, llama: LlamaRequest, options: protocol.Options | None) -> None:
-        """Honour a request ``num_ctx`` smaller than the loaded context.
+    def context_for(self, model: CatalogModel, llama: LlamaRequest, options: protocol.Options | None) -> int:
+        """The context (tokens) the request gets; refuses, without tokenising it, an input that cannot fit.
 
-        The context is allocated once at load; a smaller ``num_ctx`` bounds
-        prompt plus answer: the prompt must fit, and ``max_tokens`` is capped.
-        A larger one is capped to the loaded context.
+        A context of n tokens holds at most n times the longest token's bytes of text, so a longer
+        input is refused at once: tokenising megabytes would hold a copy of the model for seconds.
         """
-        loaded = engine.config.num_ctx
-        requested = options.num_ctx if options is not None else None
-        if requested is None or requested <= 0:
-            return
-        if requested > loaded:
-            logger.debug("num_ctx %d exceeds the loaded context %d; using %d", requested, loaded, loaded)
+        num_ctx = self.pool.context_for(model, options.num_ctx if options is not None else None)
+        model_file = self.pool.model_file(model)
+        size = protocol.prompt_bytes(llama)
+        capacity = num_ctx * max(1, model_file.longest_token_bytes)
+        if model_file.longest_token_bytes and size > capacity:
+            trained = model_file.context_length
+            raise ApiError(
+                400,
+                f"the input ({size:,} bytes) is longer than a context of {num_ctx} tokens can hold "
+                f"(at most {capacity:,} bytes); "
+                + context_hint(num_ctx, trained, model.name, needed=-(-size // model_file.longest_token_bytes)),
+            )
+        return num_ctx
+
+    def limit_to_num_ctx(self, engine: Engine, llama: LlamaRequest, num_ctx: int, model: CatalogModel) -> None:
+        """Honour a context smaller than the loaded one: the prompt must fit, and ``max_tokens`` is capped.
+
+        The loaded copies hold at least ``num_ctx`` (the pool reloads them for a larger one); at their
+        full size llama.cpp itself refuses a prompt that does not fit (see :meth:`llama_error`).
+        """
+        if num_ctx >= engine.config.num_ctx:
             return
         payload = llama.payload
         if llama.kind == "chat":
             prompt_tokens = engine.count_chat_tokens(payload["messages"])
         else:
             prompt_tokens = engine.count_text_tokens(payload["prompt"])
-        room = requested - prompt_tokens
+        room = num_ctx - prompt_tokens
         if room <= 0:
-            raise ApiError(400, f"the input length ({prompt_tokens} tokens) exceeds num_ctx ({requested})")
+            raise self._too_long(prompt_tokens, num_ctx, model)
         payload["max_tokens"] = min(payload.get("max_tokens", room), room)
+
+    def llama_error(self, answer: dict[str, Any], num_ctx: int, model: CatalogModel) -> ApiError:
+        """The error to answer for llama.cpp's ``{"error": ...}``; a prompt too long names the limits."""
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+            return self._too_long(int(error.get("n_prompt_tokens") or 0), num_ctx, model)
+        return protocol.error_from_llama(answer)
+
+    def _too_long(self, prompt_tokens: int, num_ctx: int, model: CatalogModel) -> ApiError:
+        trained = self.pool.model_file(model).context_length
+        return ApiError(
+            400,
+            f"the input length ({prompt_tokens} tokens) exceeds the context length ({num_ctx} tokens); "
+            + context_hint(num_ctx, trained, model.name, needed=prompt_tokens),
+        )
 
     @staticmethod
     def generate(
@@ -240,36 +323,81 @@ class OllamaApp:
             logger.warning("answer does not follow the requested schema: %s", problem)
 
 
-class _NDJSONStream:
-    """An NDJSON response body sent with chunked transfer encoding; starts lazily."""
+class _EventStream:
+    """A streamed response body sent with chunked transfer encoding; starts lazily.
 
-    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+    ``ndjson``: one JSON object per line (Ollama). ``sse``: ``data: <json>`` events ending with
+    ``data: [DONE]`` (OpenAI).
+    """
+
+    def __init__(self, handler: BaseHTTPRequestHandler, framing: str) -> None:
         self._handler = handler
+        self._sse = framing == "sse"
         self.started = False
 
     def write(self, obj: dict[str, Any]) -> None:
         if not self.started:
             self._handler.send_response(HTTPStatus.OK)
-            self._handler.send_header("Content-Type", "application/x-ndjson")
+            self._handler.send_header("Content-Type", "text/event-stream" if self._sse else "application/x-ndjson")
             self._handler.send_header("Transfer-Encoding", "chunked")
             self._handler.end_headers()
             self.started = True
-        data = json.dumps(obj, ensure_ascii=False).encode() + b"\n"
-        self._handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self._handler.wfile.flush()
+        text = json.dumps(obj, ensure_ascii=False)
+        self._send((f"data: {text}\n\n" if self._sse else text + "\n").encode())
 
     def close(self) -> None:
+        if self._sse:
+            self._send(b"data: [DONE]\n\n")
         self._handler.wfile.write(b"0\r\n\r\n")
+        self._handler.wfile.flush()
+
+    def _send(self, data: bytes) -> None:
+        self._handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self._handler.wfile.flush()
 
 
 class OllamaRequestHandler(BaseHTTPRequestHandler):
-    """Routes Ollama's endpoints to :class:`OllamaApp`."""
+    """Checks each request at the doors (:mod:`embedded_ollama.doors`), then routes it to :class:`OllamaApp`."""
 
     protocol_version = "HTTP/1.1"
     server_version = SERVER_SOFTWARE
     sys_version = ""
+    disable_nagle_algorithm = True
+    """TCP_NODELAY: an answer is written as headers, then body (or stream pieces); with Nagle's algorithm
+    the body waited for the client's delayed ACK of the headers, 40 ms on every answer (22 answers/s
+    on one kept-alive connection, now over 1,000: benchmarks/embedded_server_load.py --one-connection)."""
     server: EmbeddedOllamaServer
+    _openai = False
+    _cors_origin: str | None = None
+
+    # ------------------------------------------------------------------ connection
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # replaced by a reader that enforces the request deadlines
+        self._reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        """Wait up to the idle timeout for a request to start, then give it the request timeout to arrive."""
+        doors = self.server.doors
+        self._reader.deadline = time.monotonic() + doors.idle_timeout
+        try:
+            started = self.rfile.peek(1)
+        except OSError:  # TimeoutError included: an idle connection is closed
+            started = b""
+        if not started:
+            self.close_connection = True
+            return
+        self._reader.deadline = time.monotonic() + doors.request_timeout
+        self._openai, self._cors_origin = False, None
+        super().handle_one_request()
+
+    def end_headers(self) -> None:
+        if self._cors_origin is not None:
+            self.send_header("Access-Control-Allow-Origin", self._cors_origin)
+            self.send_header("Vary", "Origin")
+        super().end_headers()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -285,93 +413,184 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
     def _dispatch(self, method: str) -> None:
-        app = self.server.app
         path = self.path.split("?", 1)[0]
+        self._openai = path.startswith("/v1/")
         try:
-            body = self._read_body() if method in ("POST", "DELETE") else None
-            if path == "/" and method in ("GET", "HEAD"):
-                self._send_text(HTTPStatus.OK, "Ollama is running", head=method == "HEAD")
-            elif path == "/api/version" and method in ("GET", "HEAD"):
-                self._send_json(HTTPStatus.OK, app.version(), head=method == "HEAD")
-            elif path == "/api/tags" and method in ("GET", "HEAD"):
-                self._send_json(HTTPStatus.OK, app.tags(), head=method == "HEAD")
-            elif path == "/api/ps" and method == "GET":
-                self._send_json(HTTPStatus.OK, app.ps())
-            elif path == "/api/show" and method == "POST":
-                self._send_json(HTTPStatus.OK, app.show(self._decode(body)))
-            elif path == "/api/pull" and method == "POST":
-                self._send_json(HTTPStatus.OK, app.pull(self._decode(body)))
-            elif path == "/api/chat" and method == "POST":
-                self._chat(self._decode(body))
-            elif path == "/api/generate" and method == "POST":
-                self._generate(self._decode(body))
-            elif path in _ROUTES:
-                self._send_text(HTTPStatus.METHOD_NOT_ALLOWED, "405 method not allowed")
-            else:
-                self._send_text(HTTPStatus.NOT_FOUND, "404 page not found")
+            body = self._pass_doors(method)
+            if body is None:
+                return
+            self._route(method, path, body)
         except ApiError as exc:
-            self._send_json(exc.status, {"error": exc.message})
+            self._send_error(exc.status, exc.message)
+        except RecursionError:  # JSON (or a JSON schema in it) nested deeper than Python recurses
+            self._send_error(HTTPStatus.BAD_REQUEST, "request body nested too deeply")
+        except TimeoutError:  # a client that stopped reading its answer
+            logger.debug("client did not read its answer in time during %s %s", method, path)
+            self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             logger.debug("client went away during %s %s", method, path)
             self.close_connection = True
         except Exception as exc:  # a bug or an engine failure: answer 500, keep serving
             logger.exception("error handling %s %s", method, path)
             try:
-                self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
+                self._send_error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {exc}")
             except OSError:
                 self.close_connection = True
 
+    def _pass_doors(self, method: str) -> bytes | None:
+        """Origin and Host checks, CORS preflight, then the capped body; None when already answered."""
+        doors = self.server.doors
+        host = self.headers.get("Host", "")
+        origin = self.headers.get("Origin")
+        if not doors.host_allowed(host):
+            self.close_connection = True
+            raise ApiError(
+                403, f"host {host[:100]!r} is not this machine; address the server as 127.0.0.1 or localhost"
+            )
+        if origin is not None:
+            if not doors.origin_allowed(origin, host):
+                self.close_connection = True
+                raise ApiError(
+                    403, f"origin {origin[:100]!r} may not use this server; add it to OLLAMA_ORIGINS to allow it"
+                )
+            if origin.lower() not in (f"http://{host}".lower(), f"https://{host}".lower()):
+                self._cors_origin = origin
+        if method == "OPTIONS":
+            self._preflight()
+            return None
+        try:
+            body = read_body(self.rfile, self.headers, doors.max_body_bytes)
+        except BodyError:
+            self.close_connection = True  # the rest of the body is unread: the connection cannot go on
+            raise
+        except TimeoutError:
+            self.close_connection = True
+            raise ApiError(408, f"the request was not received within {doors.request_timeout:.0f} s") from None
+        self._reader.deadline = None
+        self.connection.settimeout(doors.write_timeout)
+        return body
+
+    def _preflight(self) -> None:
+        self.send_response(HTTPStatus.NO_CONTENT)
+        if self._cors_origin is not None:
+            self.send_header("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS")
+            self.send_header("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS)
+            self.send_header("Access-Control-Max-Age", "43200")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _route(self, method: str, path: str, body: bytes) -> None:
+        app = self.server.app
+        read = method in ("GET", "HEAD")
+        head = method == "HEAD"
+        if path == "/" and read:
+            self._send_text(HTTPStatus.OK, "Ollama is running", head=head)
+        elif path == "/api/version" and read:
+            self._send_json(HTTPStatus.OK, app.version(), head=head)
+        elif path == "/api/tags" and read:
+            self._send_json(HTTPStatus.OK, app.tags(), head=head)
+        elif path == "/api/ps" and method == "GET":
+            self._send_json(HTTPStatus.OK, app.ps())
+        elif path == "/api/show" and method == "POST":
+            self._send_json(HTTPStatus.OK, app.show(self._decode(body)))
+        elif path == "/api/pull" and method == "POST":
+            self._send_json(HTTPStatus.OK, app.pull(self._decode(body)))
+        elif path == "/api/chat" and method == "POST":
+            request: ChatRequest = parse_request(ChatRequest, self._decode(body))
+            self._chat(request, OllamaAnswer(request.model, "chat", request.stream))
+        elif path == "/api/generate" and method == "POST":
+            generate: GenerateRequest = parse_request(GenerateRequest, self._decode(body))
+            self._generate(generate, OllamaAnswer(generate.model, "generate", generate.stream))
+        elif path == "/v1/models" and method == "GET":
+            self._send_json(HTTPStatus.OK, app.openai_models())
+        elif path.startswith("/v1/models/") and method == "GET":
+            self._send_json(HTTPStatus.OK, app.openai_model(unquote(path[len("/v1/models/") :])))
+        elif path == "/v1/chat/completions" and method == "POST":
+            chat, usage = openai_compat.chat_request(self._decode(body))
+            self._chat(chat, openai_compat.ChatAnswer(chat.model, chat.stream, usage))
+        elif path == "/v1/completions" and method == "POST":
+            completion, usage = openai_compat.completion_request(self._decode(body))
+            self._generate(completion, openai_compat.CompletionAnswer(completion.model, completion.stream, usage))
+        elif path in _NOT_SERVED or path.startswith("/api/blobs/"):
+            raise ApiError(501, _NOT_SERVED.get(path, MODEL_MANAGEMENT_NOT_SERVED))
+        elif path in _ROUTES:
+            self._send_text(HTTPStatus.METHOD_NOT_ALLOWED, "405 method not allowed")
+        else:
+            self._send_text(HTTPStatus.NOT_FOUND, "404 page not found")
+
     # ------------------------------------------------------------------ generation routes
 
-    def _chat(self, body: Any) -> None:
+    def _chat(self, request: ChatRequest, answer: Answer) -> None:
         started = time.perf_counter()
         app = self.server.app
-        request: ChatRequest = parse_request(ChatRequest, body)
         model = app.check_generation_request(request)
+        keep_alive = protocol.keep_alive_seconds(request.keep_alive)
         if not request.messages:
-            self._load_or_unload(model, request.model, request.keep_alive, protocol.chat_final)
+            self._load_or_unload(model, keep_alive, answer)
             return
         llama = protocol.chat_request(request)
-        reply = _Reply(request.model, request.stream, protocol.chat_chunk, protocol.chat_final, started)
-        self._run_generation(model, llama, request.options, reply)
+        self._run_generation(model, llama, request.options, keep_alive, answer, started)
 
-    def _generate(self, body: Any) -> None:
+    def _generate(self, request: GenerateRequest, answer: Answer) -> None:
         started = time.perf_counter()
         app = self.server.app
-        request: GenerateRequest = parse_request(GenerateRequest, body)
         model = app.check_generation_request(request)
+        keep_alive = protocol.keep_alive_seconds(request.keep_alive)
         if not request.prompt:
-            self._load_or_unload(model, request.model, request.keep_alive, protocol.generate_final)
+            self._load_or_unload(model, keep_alive, answer)
             return
         llama = protocol.generate_request(request)
-        reply = _Reply(request.model, request.stream, protocol.generate_chunk, protocol.generate_final, started)
-        self._run_generation(model, llama, request.options, reply)
+        self._run_generation(model, llama, request.options, keep_alive, answer, started)
 
-    def _load_or_unload(
-        self, model: CatalogModel, name: str, keep_alive: float | str | None, build_final: FinalBuilder
-    ) -> None:
+    def _load_or_unload(self, model: CatalogModel, keep_alive: float | None, answer: Answer) -> None:
         """An empty request: Ollama loads the model (or, with ``keep_alive`` 0, unloads it)."""
-        if _is_zero(keep_alive):
+        app = self.server.app
+        if keep_alive == 0:
+            app.pool.unload(model)
             reason = "unload"
         else:
             reason = "load"
-            with self.server.app.session(model):
+            with app.session(model, keep_alive=keep_alive):
                 pass
-        self._send_json(HTTPStatus.OK, build_final(name, "", reason, {}))
+        self._send_json(HTTPStatus.OK, answer.whole("", reason, {}))
 
     def _run_generation(
-        self, model: CatalogModel, llama: LlamaRequest, options: protocol.Options | None, reply: _Reply
+        self,
+        model: CatalogModel,
+        llama: LlamaRequest,
+        options: protocol.Options | None,
+        keep_alive: float | None,
+        answer: Answer,
+        started: float,
     ) -> None:
         app = self.server.app
-        with app.session(model) as (engine, waited):
-            app.limit_to_num_ctx(engine, llama, options)
-            if reply.stream:
-                self._stream_answer(engine, llama, reply, waited)
+        num_ctx = app.context_for(model, llama, options)
+        with app.session(model, num_ctx, keep_alive) as (engine, waited):
+            app.limit_to_num_ctx(engine, llama, num_ctx, model)
+            if answer.stream:
+                self._stream_answer(engine, llama, answer, (model, num_ctx), started, waited)
             else:
-                self._whole_answer(engine, llama, reply, waited)
+                self._whole_answer(engine, llama, answer, (model, num_ctx), started, waited)
 
-    def _whole_answer(self, engine: Engine, llama: LlamaRequest, reply: _Reply, waited: float) -> None:
+    def _whole_answer(
+        self,
+        engine: Engine,
+        llama: LlamaRequest,
+        answer: Answer,
+        context: tuple[CatalogModel, int],
+        started: float,
+        waited: float,
+    ) -> None:
         app = self.server.app
         tally = GenerationTally(llama.kind)
         try:
@@ -379,29 +598,38 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
         if result is None or "error" in result:
-            raise protocol.error_from_llama(result or {})
+            raise app.llama_error(result or {}, context[1], context[0])
         tally.add_result(result)
         app.check_output(llama, tally)
-        metrics = tally.metrics(time.perf_counter() - reply.started, waited + copy_wait)
-        self._send_json(HTTPStatus.OK, reply.build_final(reply.model, tally.text, tally.done_reason, metrics))
+        metrics = tally.metrics(time.perf_counter() - started, waited + copy_wait)
+        self._send_json(HTTPStatus.OK, answer.whole(tally.text, tally.done_reason, metrics))
 
-    def _stream_answer(self, engine: Engine, llama: LlamaRequest, reply: _Reply, waited: float) -> None:
+    def _stream_answer(
+        self,
+        engine: Engine,
+        llama: LlamaRequest,
+        answer: Answer,
+        context: tuple[CatalogModel, int],
+        started: float,
+        waited: float,
+    ) -> None:
         app = self.server.app
         tally = GenerationTally(llama.kind)
-        out = _NDJSONStream(self)
+        out = _EventStream(self, answer.framing)
         failure: list[ApiError] = []
         client_gone: list[bool] = []
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
             try:
                 if "error" in chunk:
-                    failure.append(protocol.error_from_llama(chunk))
+                    failure.append(app.llama_error(chunk, context[1], context[0]))
                     return True
                 piece = tally.add_chunk(chunk)
                 if piece:
-                    out.write(reply.build_chunk(reply.model, piece))
+                    for event in answer.piece(piece):
+                        out.write(event)
                 return False
-            except OSError:
+            except OSError:  # the client went away, or stopped reading (write timeout)
                 client_gone.append(True)
                 return True
             except Exception as exc:  # never let an exception escape into the engine's stream reader
@@ -424,40 +652,16 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         if failure:
             if not out.started:
                 raise failure[0]
-            out.write({"error": failure[0].message})
+            out.write(answer.error(failure[0].status, failure[0].message))
             out.close()
             return
         app.check_output(llama, tally)
-        metrics = tally.metrics(time.perf_counter() - reply.started, waited + copy_wait)
-        out.write(reply.build_final(reply.model, "", tally.done_reason, metrics))
+        metrics = tally.metrics(time.perf_counter() - started, waited + copy_wait)
+        for event in answer.end(tally.done_reason, metrics):
+            out.write(event)
         out.close()
 
     # ------------------------------------------------------------------ I/O helpers
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise ApiError(413, "request body too large")
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > MAX_BODY_BYTES:
-                self.close_connection = True
-                raise ApiError(413, "request body too large")
-            parts.append(self.rfile.read(size))
-            self.rfile.readline()
 
     @staticmethod
     def _decode(body: bytes | None) -> Any:
@@ -467,6 +671,10 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ApiError(400, f"invalid JSON in request body: {exc}") from None
+
+    def _send_error(self, status: int, message: str) -> None:
+        obj = openai_compat.error_body(status, message) if self._openai else {"error": message}
+        self._send_json(status, obj)
 
     def _send_json(self, status: int, obj: dict[str, Any], head: bool = False) -> None:
         data = json.dumps(obj, ensure_ascii=False).encode()
@@ -479,8 +687,10 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        if not head:
+        if not head and self.command != "HEAD":
             self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -488,25 +698,17 @@ class OllamaRequestHandler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
 
-def _is_zero(keep_alive: float | str | None) -> bool:
-    """True for a ``keep_alive`` that asks to unload now (0, "0", "0s", ...)."""
-    if keep_alive is None:
-        return False
-    text = str(keep_alive).strip().lower().rstrip("smh")
-    try:
-        return float(text or "nan") == 0
-    except ValueError:
-        return False
-
-
 class EmbeddedOllamaServer(ThreadingHTTPServer):
     """A threading HTTP server bound to one (loopback) address, serving an :class:`OllamaApp`."""
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, doors: DoorPolicy | None = None) -> None:
         self.address_family = address_family(host)
+        self.doors = doors or DoorPolicy()
+        """The checks and limits every request meets."""
         super().__init__((bind_host(host), port), OllamaRequestHandler)
         self.app: OllamaApp = None  # type: ignore[assignment]  # set by attach() before serving
 

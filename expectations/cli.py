@@ -12,6 +12,7 @@ from expectations.runner import SuiteOutcome, run_suites
 from expectations.settings import suite_parameters
 from expectations.suites import LAYERS, load_suites
 from warehouse_core import UserError
+from warehouse_core.cli import user_errors
 from warehouse_core.paths import WAREHOUSE_FILE, warehouse_dir
 from warehouse_core.project import parse_vars_option, project_vars
 
@@ -80,6 +81,7 @@ def render_table(outcomes: list[SuiteOutcome], out: TextIO) -> None:
                 out.write(f"  ... and {len(o.failures) - MAX_FAILURES_SHOWN} more (see Data Docs)\n")
 
 
+@user_errors
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -87,12 +89,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     )
     for noisy in ("great_expectations", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        specs = load_suites(args.suites)
-        parameters = suite_parameters(project_vars(parse_vars_option(args.vars)))
-    except UserError as error:
-        log.error("%s", error)
-        return 2
+    specs = load_suites(args.suites)
+    parameters = suite_parameters(project_vars(parse_vars_option(args.vars)))
     if args.list:
         for spec in specs:
             out.write(f"{spec.layer:<9} {spec.name:<28} {spec.relation:<32} {spec.path.name}\n")
@@ -101,9 +99,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     docs_dir = None if args.no_docs else (args.docs_dir or folder / "data_docs")
     try:
         outcomes = run_suites(folder / WAREHOUSE_FILE, specs, parameters, docs_dir, args.allow_missing)
-    except (OSError, UserError) as error:  # missing/locked warehouse, unreadable files, a docs dir that is a file
-        log.error("%s", error)
-        return 2
+    except OSError as error:  # unreadable files, a docs dir that is a file
+        raise UserError(str(error)) from error
     render_table(outcomes, out)
     passed = all(o.ok or o.status == "SKIPPED" for o in outcomes)
     summary = f"{sum(o.ok for o in outcomes)}/{len(outcomes)} suites passed"

@@ -27,6 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
+from warehouse_core.cli import user_errors
+
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = Path(__file__).with_name("data_docs_assets.json")
@@ -209,6 +211,7 @@ def rewrite_links(text: str, page_dir: Path, docs_dir: Path, manifest: Manifest)
     )
 
 
+@user_errors
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     problems = fetch_assets()

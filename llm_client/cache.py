@@ -34,6 +34,8 @@ from typing import Any
 import duckdb
 
 from warehouse_core import UserError
+from warehouse_core.children import die_with_parent
+from warehouse_core.warehouse import is_lock_conflict
 
 from .client import Outcome
 
@@ -133,7 +135,7 @@ class ResponseCache:
         try:
             return self._open()
         except duckdb.Error as error:
-            if _is_lock_conflict(str(error)):
+            if is_lock_conflict(str(error)):
                 raise _locked(self.path) from None
             self._replace(error)
             return self._open()
@@ -230,24 +232,22 @@ def check_in_child(path: Path) -> str | None:
         return None
     command = [sys.executable, "-c", _CHECK_SCRIPT, str(path)]
     try:
-        child = subprocess.run(command, capture_output=True, text=True, timeout=CHECK_TIMEOUT_SECONDS)
+        # the calling thread waits for the child, so the child may die with this process (a killed build)
+        child = subprocess.run(
+            command, capture_output=True, text=True, timeout=CHECK_TIMEOUT_SECONDS, preexec_fn=die_with_parent()
+        )
     except subprocess.TimeoutExpired:
         return f"a full read did not finish within {CHECK_TIMEOUT_SECONDS} s"
     if child.returncode == 0:
         return None
     last_line = (child.stderr.strip().splitlines() or [""])[-1]
-    if _is_lock_conflict(last_line):
+    if is_lock_conflict(last_line):
         raise _locked(path)
     if child.returncode < 0:
         return f"a full read crashed DuckDB in a child process ({signal.Signals(-child.returncode).name})"
     return (
         re.sub(r"^_?duckdb\.\w+: ", "", last_line) or f"a full read failed in a child process (exit {child.returncode})"
     )
-
-
-def _is_lock_conflict(message: str) -> bool:
-    """DuckDB's "Could not set lock on file" (not "block", which damage messages say)."""
-    return "could not set lock" in message.lower()
 
 
 def _locked(path: Path) -> UserError:

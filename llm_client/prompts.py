@@ -1,8 +1,14 @@
 """Prompt builders: one function per stage, from point-in-time context rows only.
 
-A context row is one row of ``int_llm_context`` as a dict. In blind mode the ticker becomes
-its neutral ``asset_label`` and the date becomes ``day <decision_day>`` (business days since
-the decision window opened), so the model cannot look the answer up in what it remembers.
+A context row is one row of ``int_llm_context`` as a dict. A named prompt shows the ticker, the
+date and price levels as traded. A blind prompt (the blind twin ``llm:<model>:blind``) shows
+nothing that identifies the asset or the period: the ticker becomes its neutral ``asset_label``,
+the date ``day <decision_day>`` (business days since the decision window opened), and every price
+level is rebased so that the first close shown is 100 (``price_scale``); returns, volatility, RSI
+and drawdown are scale-free and stay. The prompts show no volume and no calendar date at all.
+So a model that remembers how a stock went on in a given month cannot look it up.
+
+``recall_messages`` is the recall probe's question: a ticker and a calendar month, nothing else.
 """
 
 from __future__ import annotations
@@ -11,9 +17,15 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 SYSTEM_PROMPT = "Equity analyst. The data ends at the close of the decision day. Reply in JSON."
+RECALL_SYSTEM_PROMPT = "Financial historian. Answer from memory. Reply in JSON."
+BLIND_BASE = 100.0
+"""A blind prompt's first close shown: every price level is divided by that close and times this."""
+PRICE_LEVELS = ("close", "range_low", "range_high", "sma_short", "sma_medium", "sma_long")
+"""The context columns that are price levels (on the decision date's price scale)."""
 
 Messages = list[dict[str, str]]
 
@@ -34,6 +46,35 @@ def _num(value: Any, digits: int = 2) -> str:
     return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
 
 
+def price_scale(context: Mapping[str, Any], blind: bool) -> float:
+    """The factor from the context's price levels to the prompt's: 1 named; blind, ``BLIND_BASE`` over
+    the first close shown (the oldest of ``recent_closes``, else the decision close)."""
+    if not blind:
+        return 1.0
+    closes = context.get("recent_closes")
+    first = closes[0] if closes is not None and len(closes) and not _missing(closes[0]) else context["close"]
+    return BLIND_BASE / float(first)
+
+
+def shown(context: Mapping[str, Any], blind: bool) -> Mapping[str, Any]:
+    """The context as the prompt shows it: unchanged named; blind, every price level rebased."""
+    if not blind:
+        return context
+    scale = price_scale(context, blind)
+    rebased = {name: None if _missing(context[name]) else float(context[name]) * scale for name in PRICE_LEVELS}
+    closes = context.get("recent_closes")
+    if closes is not None:
+        rebased["recent_closes"] = [None if _missing(c) else float(c) * scale for c in closes]
+    return {**context, **rebased}
+
+
+def shown_analysis(analysis: Mapping[str, Any] | None, scale: float) -> Mapping[str, Any] | None:
+    """A stored analysis (levels on the decision date's price scale) as a prompt of that scale shows it."""
+    if analysis is None or scale == 1.0:
+        return analysis
+    return {**analysis, "support": analysis["support"] * scale, "resistance": analysis["resistance"] * scale}
+
+
 def subject(context: Mapping[str, Any], blind: bool) -> str:
     """How the prompt names the asset."""
     return str(context["asset_label"]) if blind else str(context["ticker"])
@@ -46,6 +87,7 @@ def when(context: Mapping[str, Any], blind: bool) -> str:
 
 def market_block(context: Mapping[str, Any], blind: bool) -> str:
     """The market facts of one (ticker, decision date), as compact lines."""
+    context = shown(context, blind)
     closes = context.get("recent_closes")
     closes_text = " ".join(_num(c) for c in closes) if closes is not None and len(closes) else "n/a"
     return "\n".join(
@@ -64,7 +106,7 @@ def market_block(context: Mapping[str, Any], blind: bool) -> str:
 
 def analysis_messages(context: Mapping[str, Any], blind: bool) -> Messages:
     """Stage 1 prompt."""
-    close = _num(context["close"])
+    close = _num(shown(context, blind)["close"])
     user = (
         market_block(context, blind)
         + f"\nJSON: trend (up|down|sideways), regime (bull|bear|range|volatile), support (below {close}), "
@@ -84,6 +126,7 @@ def _analysis_line(analysis: Mapping[str, Any] | None) -> str:
 
 def key_facts(context: Mapping[str, Any], blind: bool) -> str:
     """The few market facts the signal stage repeats next to the analysis (one line)."""
+    context = shown(context, blind)
     return (
         f"{subject(context, blind)}, close of {when(context, blind)}: close {_num(context['close'])}; "
         f"returns 5d {_pct(context['return_5d'])}, 20d {_pct(context['return_20d'])}, 60d {_pct(context['return_60d'])}; "
@@ -93,11 +136,12 @@ def key_facts(context: Mapping[str, Any], blind: bool) -> str:
 
 
 def signal_messages(context: Mapping[str, Any], analysis: Mapping[str, Any] | None, blind: bool) -> Messages:
-    """Stage 2 prompt: the key market facts plus the stage-1 analysis (if it succeeded)."""
+    """Stage 2 prompt: the key market facts plus the stage-1 analysis (if it succeeded), whose levels are
+    on the decision date's price scale (a blind prompt rebases them like the context's)."""
     user = (
         key_facts(context, blind)
         + "\n"
-        + _analysis_line(analysis)
+        + _analysis_line(shown_analysis(analysis, price_scale(context, blind)))
         + "\nJSON: action (BUY|SELL|HOLD), confidence (0..1), horizon (1w|1m|3m), rationale (your reason)."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
@@ -127,6 +171,38 @@ def risk_messages(
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
 
 
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+"""English month names, whatever the process locale (``%B`` follows it)."""
+
+
+def recall_messages(ticker: str, month: date) -> Messages:
+    """The recall probe's question: one ticker and one past calendar month, no market data at all."""
+    when = f"{MONTH_NAMES[month.month - 1]} {month.year}"
+    user = (
+        f"{ticker}, {when}: what was the stock's total return over that calendar month, in percent?"
+        "\nJSON: total_return_percent (a whole number, -100..100)."
+    )
+    return [{"role": "system", "content": RECALL_SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def prompt_text(messages: Messages) -> str:
+    """The canonical JSON of the messages: what the warehouse keeps as ``prompt_messages`` (exact, auditable)."""
+    return json.dumps(messages, sort_keys=True, separators=(",", ":"))
+
+
 def prompt_hash(messages: Messages) -> str:
-    """SHA-256 of the canonical JSON of the messages."""
-    return hashlib.sha256(json.dumps(messages, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 of the canonical JSON of the messages (so ``sha256(prompt_messages) == prompt_hash``)."""
+    return hashlib.sha256(prompt_text(messages).encode()).hexdigest()

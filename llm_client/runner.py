@@ -25,7 +25,7 @@ from warehouse_core.ollama_host import HostSetting, resolve_host
 from .cache import CACHEABLE_STATUSES, ResponseCache, cache_key
 from .client import LlmUnavailableError, ModelInfo, Outcome, ask_structured, normalize_model_name
 from .hosts import Host, HostPool, dispatch
-from .prompts import Messages, prompt_hash
+from .prompts import Messages, prompt_hash, prompt_text
 from .routing import Listing, ModelRoute, list_hosts, open_pool, route_model
 from .schemas import SCHEMA_VERSION, json_schema
 from .settings import LlmSettings, Stage
@@ -38,6 +38,7 @@ META_COLUMNS = (
     "model",
     "model_digest",
     "prompt_hash",
+    "prompt_messages",
     "blind_mode",
     "status",
     "error",
@@ -66,6 +67,8 @@ class StageRequest:
 
     keys: dict[str, Any]
     messages: Messages
+    blind: bool = False
+    """True for a blind-twin prompt (nothing identifies the asset or the period): the row's ``blind_mode``."""
     validation: dict[str, Any] = field(default_factory=dict)
     """Validation context of the answer (e.g. the close that support and resistance must bracket,
     the position cap); it also shapes the JSON schema sent as ``format=``, so it is in the cache key."""
@@ -191,7 +194,7 @@ def run_models(
             if route is not None:
                 _run_model(spec, requests, settings, route, pool, cache)
             digest = route.info.digest if route is not None else None
-            rows[model] = [_row(spec, request, model, digest, settings.blind) for request in requests]
+            rows[model] = [_row(spec, request, model, digest) for request in requests]
     return rows
 
 
@@ -387,7 +390,7 @@ def _asker(spec: StageSpec, settings: LlmSettings, info: ModelInfo) -> Callable[
     return ask
 
 
-def _row(spec: StageSpec, request: StageRequest, model: str, digest: str | None, blind: bool) -> dict[str, Any]:
+def _row(spec: StageSpec, request: StageRequest, model: str, digest: str | None) -> dict[str, Any]:
     """The table row of one request: key columns, the answer's fields (null unless 'ok'), metadata."""
     outcome = request.result
     assert outcome is not None
@@ -398,7 +401,8 @@ def _row(spec: StageSpec, request: StageRequest, model: str, digest: str | None,
         model=model,
         model_digest=digest,
         prompt_hash=request.prompt_hash,
-        blind_mode=blind,
+        prompt_messages=prompt_text(request.messages),
+        blind_mode=request.blind,
         status=outcome.status,
         error=outcome.error,
         raw_response=outcome.raw_text if outcome.status != "ok" else None,

@@ -77,6 +77,19 @@ class RiskAssessment(BaseModel):
         return value
 
 
+class RecalledReturn(BaseModel):
+    """The recall probe: a ticker's total return over one past calendar month, from memory alone.
+
+    A whole number of percent: the server's grammar bounds an integer's digits, while a decimal
+    number let the embedded 135M model write digits until its token budget ran out (25 of 44
+    answers cut off). A month of ±0.4 % is 0 here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    total_return_percent: int = Field(ge=-100, le=100, description="total return over the month, in whole percent")
+
+
 def json_schema(model: type[BaseModel], context: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON schema sent as ``format=``, with the validation context's bounds written in.
 

@@ -17,7 +17,7 @@ from warehouse_core.paths import llm_cache_path
 
 from .client import normalize_model_name
 
-Stage = Literal["analysis", "signal", "risk"]
+Stage = Literal["analysis", "signal", "risk", "recall"]
 
 
 def model_names(models: list[str] | str | None, model: str | None = None) -> list[str]:
@@ -52,6 +52,9 @@ class LlmSettings(BaseModel):
     model: str | None
     """Var ``llm_model``: the one-model alias. When set it wins over ``llm_models``."""
     blind: bool
+    """Var ``llm_blind``: ask only the blind twin (strategy ``llm:<model>:blind``), never the named one."""
+    memorization_check: bool
+    """Var ``llm_memorization_check``: ask every model twice, named and blind, and run the recall probe."""
     concurrency: int = Field(ge=1, le=64)
     """Requests in flight at once per host that does not say ``host=N``."""
     timeouts: dict[Stage, float]
@@ -90,6 +93,22 @@ class LlmSettings(BaseModel):
     def _hosts_parse(self) -> LlmSettings:
         self.host_settings()  # a bad ``host=N`` or a host given twice fails here, before any request
         return self
+
+    @model_validator(mode="after")
+    def _one_twin_switch(self) -> LlmSettings:
+        if self.blind and self.memorization_check:
+            raise ValueError(
+                "vars llm_blind (the blind twin only) and llm_memorization_check (both twins) are both true: "
+                "set llm_blind false to ask both, or llm_memorization_check false to ask the blind twin only"
+            )
+        return self
+
+    def blind_modes(self) -> list[bool]:
+        """The twins asked, as their ``blind_mode``: named only (default), named and blind (the
+        memorisation check), or blind only (``llm_blind``)."""
+        if self.memorization_check:
+            return [False, True]
+        return [self.blind]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LlmSettings:

@@ -1,9 +1,14 @@
-"""The three LLM stages as functions from context rows to typed DataFrames.
+"""The LLM stages as functions from context rows to typed DataFrames.
 
 The dbt Python models in models/llm/ only fetch their inputs, build ``LlmSettings`` from their
 config and call one of these, so the logic is testable without dbt. Every stage asks each model of
 ``settings.models`` in turn and keeps their rows side by side (keyed by model): a model's signals
 are given that model's analyses, its risk assessments that model's signals.
+
+Each model is asked as each twin of ``settings.blind_modes()`` (named, and with the memorisation
+check also blind), the twins' rows side by side keyed by ``blind_mode``; a twin's signals are given
+the same twin's analyses, its risk assessments the same twin's signals. ``return_recall`` is the
+recall probe (memorisation check only): each model asked for a ticker's return over a past month.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from .prompts import analysis_messages, risk_messages, signal_messages
+from .prompts import analysis_messages, price_scale, recall_messages, risk_messages, shown, signal_messages
 from .runner import META_COLUMNS, StageRequest, StageSpec, run_models
-from .schemas import MarketAnalysis, RiskAssessment, TradingSignal
+from .schemas import MarketAnalysis, RecalledReturn, RiskAssessment, TradingSignal
 from .settings import LlmSettings
 
 Row = Mapping[str, Any]
@@ -25,6 +30,7 @@ META_DTYPES: dict[str, str] = {
     "model": "string",
     "model_digest": "string",
     "prompt_hash": "string",
+    "prompt_messages": "string",
     "blind_mode": "boolean",
     "status": "string",
     "error": "string",
@@ -52,6 +58,12 @@ SIGNAL_DTYPES: dict[str, str] = {
     "confidence": "Float64",
     "horizon": "string",
     "rationale": "string",
+}
+
+RECALL_DTYPES: dict[str, str] = {
+    "ticker": "string",
+    "month": "date32[pyarrow]",
+    "recalled_return": "Float64",
 }
 
 RISK_DTYPES: dict[str, str] = {
@@ -87,9 +99,19 @@ def _key(row: Row) -> tuple[str, str]:
     return str(row["ticker"]), str(row["decision_date"])[:10]
 
 
-def _by_model(rows: Sequence[Row], model: str, status: str | None = None) -> dict[tuple[str, str], Row]:
-    """One model's rows of a previous stage by (ticker, decision date), optionally of one status only."""
-    return {_key(row): row for row in rows if row["model"] == model and (status is None or row["status"] == status)}
+TwinKey = tuple[bool, str, str]
+
+
+def _twin_key(row: Row) -> TwinKey:
+    """(blind_mode, ticker, decision date) of a previous stage's row."""
+    return bool(row["blind_mode"]), *_key(row)
+
+
+def _by_model(rows: Sequence[Row], model: str, status: str | None = None) -> dict[TwinKey, Row]:
+    """One model's rows of a previous stage by (blind_mode, ticker, decision date), optionally of one status only."""
+    return {
+        _twin_key(row): row for row in rows if row["model"] == model and (status is None or row["status"] == status)
+    }
 
 
 def _flatten(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -97,49 +119,68 @@ def _flatten(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [row for model_rows in rows.values() for row in model_rows]
 
 
+def _analysis_requests(context: Sequence[Row], blind_modes: Sequence[bool]) -> list[StageRequest]:
+    """One model's analysis requests: every row, as each twin. A blind twin's answer is bounded by the
+    close it is shown (rebased), so its support and resistance are on that scale."""
+    return [
+        StageRequest(
+            keys={"ticker": row["ticker"], "decision_date": row["decision_date"]},
+            messages=analysis_messages(row, blind),
+            blind=blind,
+            validation={"close": float(shown(row, blind)["close"])},
+        )
+        for blind in blind_modes
+        for row in sorted(context, key=_key)
+    ]
+
+
+def _to_price_scale(rows: list[dict[str, Any]], context: Sequence[Row]) -> None:
+    """Blind answers' support and resistance back on the decision date's price scale (the named rows' scale)."""
+    scales = {_key(row): price_scale(row, True) for row in context}
+    for row in rows:
+        if row["blind_mode"] and row["status"] == "ok":
+            scale = scales[_key(row)]
+            row["support"], row["resistance"] = row["support"] / scale, row["resistance"] / scale
+
+
 def market_analysis(context: Sequence[Row], settings: LlmSettings) -> pd.DataFrame:
-    """Stage 1: one analysis per (model, ticker, decision date)."""
+    """Stage 1: one analysis per (model, twin, ticker, decision date)."""
     spec = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)
-    ordered = sorted(context, key=_key)
-    batches = {
-        model: [
-            StageRequest(
-                keys={"ticker": row["ticker"], "decision_date": row["decision_date"]},
-                messages=analysis_messages(row, settings.blind),
-                validation={"close": float(row["close"])},
-            )
-            for row in ordered
-        ]
-        for model in settings.models
-    }
+    batches = {model: _analysis_requests(context, settings.blind_modes()) for model in settings.models}
     rows = _flatten(run_models(spec, batches, settings))
+    _to_price_scale(rows, context)
     order = ["ticker", "decision_date", *MarketAnalysis.model_fields, *_meta_order()]
     return _frame(rows, ANALYSIS_DTYPES, order)
 
 
-def _signal_requests(context: Sequence[Row], analyses: dict[tuple[str, str], Row], blind: bool) -> list[StageRequest]:
-    """One model's signal requests, each given that model's analysis of the row when it succeeded."""
+def _signal_requests(
+    context: Sequence[Row], analyses: dict[TwinKey, Row], blind_modes: Sequence[bool]
+) -> list[StageRequest]:
+    """One model's signal requests, each twin's given the same twin's analysis of the row when it succeeded."""
     requests = []
-    for row in sorted(context, key=_key):
-        analysis = analyses.get(_key(row))
-        usable = analysis if analysis is not None and analysis["status"] == "ok" else None
-        requests.append(
-            StageRequest(
-                keys={
-                    "ticker": row["ticker"],
-                    "decision_date": row["decision_date"],
-                    "analysis_status": analysis["status"] if analysis is not None else None,
-                },
-                messages=signal_messages(row, usable, blind),
+    for blind in blind_modes:
+        for row in sorted(context, key=_key):
+            analysis = analyses.get((blind, *_key(row)))
+            usable = analysis if analysis is not None and analysis["status"] == "ok" else None
+            requests.append(
+                StageRequest(
+                    keys={
+                        "ticker": row["ticker"],
+                        "decision_date": row["decision_date"],
+                        "analysis_status": analysis["status"] if analysis is not None else None,
+                    },
+                    messages=signal_messages(row, usable, blind),
+                    blind=blind,
+                )
             )
-        )
     return requests
 
 
 def signal_generation(context: Sequence[Row], analyses: Sequence[Row], settings: LlmSettings) -> pd.DataFrame:
-    """Stage 2: one signal per (model, ticker, decision date), given the same model's analysis."""
+    """Stage 2: one signal per (model, twin, ticker, decision date), given the same model's and twin's analysis."""
     batches = {
-        model: _signal_requests(context, _by_model(analyses, model), settings.blind) for model in settings.models
+        model: _signal_requests(context, _by_model(analyses, model), settings.blind_modes())
+        for model in settings.models
     }
     spec = StageSpec("llm_signal_generation", "signal", TradingSignal)
     upstream = _unavailable_models(analyses, settings.models)
@@ -148,33 +189,33 @@ def signal_generation(context: Sequence[Row], analyses: Sequence[Row], settings:
     return _frame(rows, SIGNAL_DTYPES, order)
 
 
-def _risk_requests(
-    context: Sequence[Row], signals: dict[tuple[str, str], Row], settings: LlmSettings
-) -> list[StageRequest]:
-    """One model's risk requests: one per decision date over every ticker decided that day."""
+def _risk_requests(context: Sequence[Row], signals: dict[TwinKey, Row], settings: LlmSettings) -> list[StageRequest]:
+    """One model's risk requests: per twin, one per decision date over every ticker decided that day."""
     by_date: dict[str, list[Row]] = {}
     for row in sorted(context, key=_key):
         by_date.setdefault(str(row["decision_date"])[:10], []).append(row)
     requests = []
-    for day in sorted(by_date):
-        rows = by_date[day]
-        positions = [(row, signals.get(_key(row))) for row in rows]
-        requests.append(
-            StageRequest(
-                keys={
-                    "decision_date": rows[0]["decision_date"],
-                    "tickers": ",".join(str(r["ticker"]) for r in rows),
-                    "signals_used": sum(1 for _, s in positions if s is not None),
-                },
-                messages=risk_messages(positions, settings.blind, settings.max_position_size),
-                validation={"max_position_size": settings.max_position_size},
+    for blind in settings.blind_modes():
+        for day in sorted(by_date):
+            rows = by_date[day]
+            positions = [(row, signals.get((blind, *_key(row)))) for row in rows]
+            requests.append(
+                StageRequest(
+                    keys={
+                        "decision_date": rows[0]["decision_date"],
+                        "tickers": ",".join(str(r["ticker"]) for r in rows),
+                        "signals_used": sum(1 for _, s in positions if s is not None),
+                    },
+                    messages=risk_messages(positions, blind, settings.max_position_size),
+                    blind=blind,
+                    validation={"max_position_size": settings.max_position_size},
+                )
             )
-        )
     return requests
 
 
 def risk_assessment(context: Sequence[Row], signals: Sequence[Row], settings: LlmSettings) -> pd.DataFrame:
-    """Stage 3: one assessment per (model, decision date) over that model's signals of the day."""
+    """Stage 3: one assessment per (model, twin, decision date) over that model's and twin's signals of the day."""
     batches = {
         model: _risk_requests(context, _by_model(signals, model, status="ok"), settings) for model in settings.models
     }
@@ -186,6 +227,34 @@ def risk_assessment(context: Sequence[Row], signals: Sequence[Row], settings: Ll
             row["concerns"] = json.dumps(row["concerns"])
     order = ["decision_date", "tickers", "signals_used", *RiskAssessment.model_fields, *_meta_order()]
     return _frame(rows, RISK_DTYPES, order)
+
+
+def return_recall(months: Sequence[Row], risk: Sequence[Row], settings: LlmSettings) -> pd.DataFrame:
+    """The recall probe: one question per (model, ticker, month) of ``months`` (``int_llm_recall_months``),
+    asked with no market data: the ticker's total return over that calendar month. Only with the
+    memorisation check (an empty table otherwise: no call). ``risk`` is the last stage's rows, to tell
+    models already reported unavailable (said at info level here)."""
+    order = ["ticker", "month", "recalled_return", *_meta_order()]
+    if not settings.memorization_check:
+        return _frame([], RECALL_DTYPES, order)
+    ordered = sorted(months, key=lambda row: (str(row["ticker"]), str(row["month"])))
+    batches = {
+        model: [
+            StageRequest(
+                keys={"ticker": row["ticker"], "month": row["month"]},
+                messages=recall_messages(row["ticker"], row["month"]),
+            )
+            for row in ordered
+        ]
+        for model in settings.models
+    }
+    spec = StageSpec("llm_return_recall", "recall", RecalledReturn)
+    upstream = _unavailable_models(risk, settings.models)
+    rows = _flatten(run_models(spec, batches, settings, upstream_unavailable=upstream))
+    for row in rows:
+        percent = row.pop("total_return_percent")
+        row["recalled_return"] = None if percent is None else percent / 100
+    return _frame(rows, RECALL_DTYPES, order)
 
 
 def _meta_order() -> list[str]:

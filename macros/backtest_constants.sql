@@ -18,9 +18,12 @@ cast({{ var('risk_free_rate') / var('trading_days_per_year') }} as double)
 'PORTFOLIO'
 {%- endmacro %}
 
-{#- The strategy name of an LLM model's signals, whose portfolio the risk stage sizes: 'llm:<model>'. -#}
-{% macro llm_strategy(model) -%}
+{#- The strategy name of an LLM model's signals, whose portfolio the risk stage sizes: 'llm:<model>'.
+    With blind_mode (a boolean column of the LLM stage tables): 'llm:<model>:blind' for the blind
+    twin's rows (asked with nothing that identifies the asset or the period), 'llm:<model>' else. -#}
+{% macro llm_strategy(model, blind_mode=none) -%}
 'llm:' || {{ model }}
+{%- if blind_mode is not none %} || case when {{ blind_mode }} then ':blind' else '' end{% endif %}
 {%- endmacro %}
 
 {#- The same signals with a portfolio that ignores the risk stage: 'llm:<model>:no_risk'. -#}

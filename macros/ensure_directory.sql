@@ -10,7 +10,7 @@
 
 {% macro default__ensure_directory(subdir) -%}
 copy (select 1 as partition_key, 1 as payload where false)
-    to '{{ warehouse_dir() ~ '/' ~ subdir }}'
+    to {{ sql_string_literal(warehouse_dir() ~ '/' ~ subdir) }}
     (format parquet, partition_by (partition_key), overwrite_or_ignore true)
 {%- endmacro %}
 

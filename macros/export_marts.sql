@@ -1,5 +1,6 @@
 {#-
-  on-run-end hook: write every mart this invocation built to $WAREHOUSE_DIR/marts/<model>.parquet,
+  on-run-end hook: write every mart of this project (models/marts; never an installed package's
+  models, e.g. dbt-project-evaluator's) this invocation built to $WAREHOUSE_DIR/marts/<model>.parquet,
   once, after all models and tests ran. A mart whose model failed or whose data tests failed is
   not exported, so a BI tool reading the files keeps the last good copy (a warning names it).
   Each file is written to a temporary file and renamed over the old one by DuckDB, so a reader
@@ -14,7 +15,7 @@
             {%- do failed_tests_on.append(result.node.attached_node) -%}
         {%- endfor -%}
         {%- set marts = [] -%}
-        {%- for result in results if result.node.resource_type == 'model' and result.node.fqn[1] == 'marts' -%}
+        {%- for result in results if result.node.resource_type == 'model' and result.node.package_name == project_name and result.node.fqn[1] == 'marts' -%}
             {%- if result.status == 'success' and result.node.unique_id not in failed_tests_on -%}
                 {%- do marts.append(result.node) -%}
             {%- else -%}

@@ -17,14 +17,14 @@
 {%- set source_relation = relation or this -%}
 {%- set target_path = warehouse_dir() ~ '/' ~ subdir -%}
 {%- if partition_by -%}
-copy (select * from {{ source_relation }}) to '{{ target_path }}'
+copy (select * from {{ source_relation }}) to {{ sql_string_literal(target_path) }}
     (format parquet, partition_by ({{ partition_by | join(', ') }}), overwrite true)
 {%- else -%}
-copy (select * from {{ source_relation }}) to '{{ target_path }}.parquet' (format parquet)
+copy (select * from {{ source_relation }}) to {{ sql_string_literal(target_path ~ '.parquet') }} (format parquet)
 {%- endif -%}
 {%- endmacro %}
 
 {% macro spark__export_parquet(subdir, partition_by, relation) -%}
-insert overwrite directory '{{ spark_storage_root() ~ '/' ~ subdir }}' using parquet
+insert overwrite directory {{ sql_string_literal(spark_storage_root() ~ '/' ~ subdir) }} using parquet
 select * from {{ relation or this }}
 {%- endmacro %}

@@ -9,6 +9,11 @@
 4. the embedded server (if we started it) is stopped and the report summary is printed.
 
 Flags left out keep the defaults in dbt_project.yml; nothing here duplicates them.
+
+Nothing it starts outlives it: on SIGTERM (or SIGHUP) it stops ``dbt build`` and the embedded
+server before it exits, and even a SIGKILL takes them along (Linux kills each child whose parent
+dies: :mod:`warehouse_core.children`), so a killed run never finishes on its own with no one watching,
+and never exports marts built from a half-run (the on-run-end Parquet export is dbt's last step).
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ import argparse
 import json
 import logging
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from embedded_ollama.launcher import EmbeddedHandle, EmbeddedOllamaError, ensure_ollama
 from llm_client.settings import model_names
 from python_ingest import cli as ingest_cli
 from python_ingest.signals import cli as signals_cli
 from report import cli as report_cli
+from warehouse_core.children import die_with_parent
+from warehouse_core.cli import user_errors
 from warehouse_core.ollama_host import HostSetting, resolve_hosts
 from warehouse_core.project import PROJECT_DIR, project_vars
 
@@ -53,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ollama hosts, comma-separated, each host or host=N for N requests at once (var llm_hosts; default: $OLLAMA_HOSTS, then $OLLAMA_HOST)",
     )
     parser.add_argument("--llm-fail-fast", action="store_true", default=None, help="stop when the LLM is unavailable")
+    parser.add_argument(
+        "--memorization-check",
+        dest="llm_memorization_check",
+        action="store_true",
+        default=None,
+        help="ask every model named and blind (strategy llm:<model>:blind) and run the recall probe "
+        "(var llm_memorization_check; about 2x the LLM time, see docs/memorization.md)",
+    )
     parser.add_argument("--use-cv", action="store_true", default=None, help="walk-forward folds in mart_dataset_splits")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model (the LLM cache is kept)")
     parser.add_argument(
@@ -79,6 +96,10 @@ def positive_amount(text: str) -> float:
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
+    if args.llm_memorization_check and project_vars()["llm_blind"]:
+        parser.error(
+            "--memorization-check asks both twins, but var llm_blind (the blind twin only) is true: set it false"
+        )
     if (args.signals is None) != (args.signals_name is None):
         parser.error("--signals and --signals-name go together: e.g. --signals my.csv --signals-name mine")
     return args
@@ -97,7 +118,7 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, object]:
         chosen["llm_model"] = None  # the alias must not override the list given here
     if args.llm_hosts:
         chosen["llm_hosts"] = [entry.strip() for entry in args.llm_hosts.split(",") if entry.strip()]
-    for name in ("enable_llm", "llm_fail_fast", "use_cv"):
+    for name in ("enable_llm", "llm_fail_fast", "llm_memorization_check", "use_cv"):
         if getattr(args, name) is not None:
             chosen[name] = getattr(args, name)
     if args.capital is not None:
@@ -127,10 +148,26 @@ def signals_args(args: argparse.Namespace, chosen: dict[str, object]) -> list[st
     return [*passed, *(["--verbose"] if args.verbose else [])]
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stop signal arrived: unwinding stops every child on the way (``subprocess.run`` kills dbt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
 def run_dbt(arguments: list[str]) -> int:
+    """``dbt <arguments>`` in the project folder; it is killed if this process dies, however it dies."""
     command = [str(BIN_DIR / "dbt"), *arguments]
     log.info("$ %s", " ".join(command))
-    return subprocess.run(command, cwd=PROJECT_DIR).returncode
+    return subprocess.run(command, cwd=PROJECT_DIR, preexec_fn=die_with_parent(signal.SIGKILL)).returncode
 
 
 def ensure_llm_host(hosts: list[HostSetting]) -> EmbeddedHandle | None:
@@ -150,6 +187,7 @@ def ensure_llm_host(hosts: list[HostSetting]) -> EmbeddedHandle | None:
         return None
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
@@ -158,6 +196,23 @@ def main(argv: list[str] | None = None) -> int:
         hosts = resolve_hosts(chosen.get("llm_hosts", project_vars()["llm_hosts"]), project_vars()["llm_host"])
     except ValueError as exc:
         parser.error(str(exc))  # one line, exit 2, nothing run
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    try:
+        return run(args, chosen, hosts)
+    except Stopped as stopped:
+        log.error(
+            "error: stopped by %s before the job finished; what it had started (dbt build, the embedded server) "
+            "stopped with it, and the Parquet files under marts/ keep the last finished build: run the job again",
+            stopped,
+        )
+        return 128 + stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(args: argparse.Namespace, chosen: dict[str, object], hosts: list[HostSetting]) -> int:
+    """Ingest, load signals, start the LLM host if needed, build and report."""
     rc = ingest_cli.main(ingest_args(args))  # configures logging
     if rc != 0:
         log.error("error: ingest failed (exit %d); fix the input above and re-run, nothing was built", rc)

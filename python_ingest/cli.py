@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from python_ingest.run import ingest
-from python_ingest.validation import check_date_range, parse_date, parse_sources, parse_tickers
+from python_ingest.validation import check_date_range, parse_date, parse_max_file_mb, parse_sources, parse_tickers
 from python_ingest.warehouse import TickerLoad
-from warehouse_core import UserError
+from warehouse_core.cli import user_errors
 from warehouse_core.paths import warehouse_path
 from warehouse_core.project import project_vars
 
@@ -69,8 +69,9 @@ def _load(args: argparse.Namespace) -> list[TickerLoad]:
         end,
         parse_sources(args.source),
         args.warehouse or warehouse_path(),
-        refresh=args.refresh,
         csv_dir=args.csv_dir,
+        max_file_mb=parse_max_file_mb(project_vars()["ingest_max_file_mb"]),
+        refresh=args.refresh,
     )
 
 
@@ -88,14 +89,11 @@ def failure_line(failed: list[TickerLoad], sources: str, start: str, end: str) -
     return "error: " + " | ".join(causes) + "; the other tickers were stored"
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
-    try:
-        loads = _load(args)
-    except UserError as exc:
-        log.error("error: %s", exc)
-        return 2
+    loads = _load(args)
 
     for load in loads:
         detail = f" ({load.error})" if load.error else ""

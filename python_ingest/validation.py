@@ -67,3 +67,10 @@ def parse_sources(raw: str | list[str]) -> list[str]:
             "comma-separated for fallback, e.g. --source yahoo,sample"
         )
     return sources
+
+
+def parse_max_file_mb(value: object) -> int:
+    """Var ``ingest_max_file_mb``: a whole number of megabytes, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"var ingest_max_file_mb is {value!r}: use a whole number of megabytes, at least 1")
+    return value

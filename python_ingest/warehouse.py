@@ -15,6 +15,8 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from warehouse_core.warehouse import transaction
+
 DDL = """
 create schema if not exists raw;
 create table if not exists raw.prices (
@@ -158,8 +160,7 @@ def write_run(
 ) -> None:
     """Write every ticker's prices and its ingest_runs row in a single transaction."""
     ingested_at = datetime.now()
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for load in loads:
             if load.status == "ok" and load.frame is not None:
                 load.rows = _write_prices(con, load, start, end, ingested_at, refresh)
@@ -180,7 +181,3 @@ def write_run(
                     "; ".join(load.warnings) or None,
                 ],
             )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise

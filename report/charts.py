@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from warehouse_core.strategy_names import is_unsized_twin
+
 PALETTE = (
     "#1f77b4",
     "#d62728",
@@ -85,7 +87,6 @@ class Frame:
         return self.top + (self.high - v) / (self.high - self.low) * self.height
 
 
-UNSIZED_SUFFIX = ":no_risk"
 UNSIZED_TWIN_DASH = "4 4"
 
 
@@ -96,7 +97,7 @@ def strategy_colors(strategies: Sequence[str]) -> dict[str, tuple[str, str]]:
     styles = {}
     for i, s in enumerate(strategies):
         dash = DASHES[(i // len(PALETTE)) % len(DASHES)]
-        styles[s] = (PALETTE[i % len(PALETTE)], dash or (UNSIZED_TWIN_DASH if s.endswith(UNSIZED_SUFFIX) else ""))
+        styles[s] = (PALETTE[i % len(PALETTE)], dash or (UNSIZED_TWIN_DASH if is_unsized_twin(s) else ""))
     return styles
 
 

@@ -15,6 +15,7 @@ from report.html import render_html
 from report.text import render_text
 from report.warehouse import open_marts
 from warehouse_core import UserError
+from warehouse_core.cli import user_errors
 from warehouse_core.paths import warehouse_path
 from warehouse_core.project import parse_vars_option, project_vars
 
@@ -100,19 +101,16 @@ def _render(con: duckdb.DuckDBPyConnection, report: Report, args: argparse.Names
     )
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     path = args.warehouse or warehouse_path()
-    try:
-        with open_marts(path) as con:
-            report = load_report(con, str(path), args.strategy, settings(args.vars))
-            if args.strategy and not report.summary and not report.tracking.total_signals:
-                raise UserError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
-            output = _render(con, report, args)
-    except UserError as exc:
-        log.error("error: %s", exc)
-        return 2
+    with open_marts(path) as con:
+        report = load_report(con, str(path), args.strategy, settings(args.vars))
+        if args.strategy and not report.summary and not report.tracking.total_signals:
+            raise UserError(f"no backtest or signals for strategy {', '.join(args.strategy)} in {path}")
+        output = _render(con, report, args)
 
     target = args.output
     if target is None and args.format == "html":
@@ -124,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(output, encoding="utf-8")
         except OSError as exc:
-            log.error("error: cannot write %s (%s): choose another --output file", target, exc.strerror or exc)
-            return 2
+            raise UserError(f"cannot write {target} ({exc.strerror or exc}): choose another --output file") from exc
         log.info("wrote %s report to %s", args.format, target)
     return 0

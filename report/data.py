@@ -6,16 +6,16 @@ from datetime import date
 from typing import Literal, NamedTuple
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from report.warehouse import SCORECARD, fetch, has_relation
+from signal_stats.columns import COLUMNS
 from warehouse_core import UserError
+from warehouse_core.strategy_names import states_confidence_sql
 
 PORTFOLIO = "PORTFOLIO"  # the portfolio rows' ticker label (macros: portfolio_ticker())
-# Strategies whose confidence is their own statement (the calibration chart): every LLM model and
-# every external signals file; not the rule baselines (always 1.0) nor a `:no_risk` twin, which
-# trades its parent's signals.
-STATES_CONFIDENCE = "(strategy like 'llm:%' or strategy like 'external:%') and strategy not like '%:no_risk'"
+# Strategies whose confidence is their own statement (the calibration chart)
+STATES_CONFIDENCE = states_confidence_sql()
 
 
 class TickerSummary(BaseModel):
@@ -111,45 +111,48 @@ class ReportHeader(BaseModel):
 Verdict = Literal["edge", "no_edge", "insufficient_data"]
 
 
-class ScorecardRow(BaseModel):
-    """One mart_strategy_scorecard row. The issue's columns are required; the rest (LLM output
-    health, action mix, reasons, family-wise tests) are read when the table has them, and any other
-    column is kept as is (extra) so the JSON report shows every column the mart holds."""
+# The scorecard columns the report cannot do without: a table lacking one is from another version.
+# Every other column of signal_stats.columns.COLUMNS is read when the table has it (warehouses built
+# before the random-timing verdict have none of its figures).
+REQUIRED_SCORECARD_COLUMNS = (
+    "strategy",
+    "model",
+    "signals",
+    "hits",
+    "hit_rate",
+    "base_hit_rate",
+    "hit_rate_p_value",
+    "brier_score",
+    "sharpe_ratio",
+    "probabilistic_sharpe",
+    "deflated_sharpe",
+    "alpha",
+    "alpha_ci_low",
+    "alpha_ci_high",
+    "spa_p_value",
+    "verdict",
+)
+_PYTHON_TYPES: dict[str, type] = {"string": str, "Int64": int, "Float64": float}
 
+
+class _ScorecardBase(BaseModel):
+    # any column not in COLUMNS is kept as is (extra), so the JSON report shows every column the mart holds
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
     strategy: str
-    model: str | None
-    signals: int | None
-    hits: int | None
-    hit_rate: float | None
-    base_hit_rate: float | None
-    hit_rate_p_value: float | None
-    brier_score: float | None
-    sharpe_ratio: float | None
-    probabilistic_sharpe: float | None
-    deflated_sharpe: float | None
-    alpha: float | None
-    alpha_ci_low: float | None
-    alpha_ci_high: float | None
-    spa_p_value: float | None
     verdict: Verdict
-    verdict_reason: str | None = None
-    matched_base_hit_rate: float | None = None  # the no-skill hit rate of the strategy's own action mix
-    matched_hit_rate_p_value: float | None = None
-    spa_family_p_value: float | None = None
-    decisions: int | None = None
-    ok_count: int | None = None
-    invalid_output_count: int | None = None
-    timeout_count: int | None = None
-    llm_unavailable_count: int | None = None
-    latency_p50_ms: float | None = None
-    latency_p95_ms: float | None = None
-    completion_tokens_per_second: float | None = None
-    buy_share: float | None = None
-    sell_share: float | None = None
-    hold_share: float | None = None
-    mean_confidence: float | None = None
+
+
+ScorecardRow = create_model(
+    "ScorecardRow",
+    __base__=_ScorecardBase,
+    __doc__="One mart_strategy_scorecard row, typed from the scorecard's column list (signal_stats.columns).",
+    **{
+        name: (_PYTHON_TYPES[dtype] | None, ... if name in REQUIRED_SCORECARD_COLUMNS else None)
+        for name, dtype in COLUMNS.items()
+        if name not in _ScorecardBase.model_fields
+    },
+)
 
 
 class CalibrationBucket(BaseModel):

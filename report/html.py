@@ -101,9 +101,16 @@ def _verdict(verdict: str) -> str:
     )
 
 
-def _p_cell(value: float | None) -> str:
+def _p_cell(value: float | None, bar: float | None = 0.05) -> str:
+    """A p-value cell, green when it passes ``bar`` (None: descriptive, never green)."""
     text = _esc(p_value(value).removeprefix("p="))
-    return f'<td class="sig">{text}</td>' if value is not None and value < 0.05 else f"<td>{text}</td>"
+    passes = value is not None and bar is not None and value < bar
+    return f'<td class="sig">{text}</td>' if passes else f"<td>{text}</td>"
+
+
+def _points(value: float | None) -> str:
+    """A hit-rate difference in points: 0.041 -> '4.1 pts'."""
+    return "n/a" if value is None else f"{value * 100:.1f} pts"
 
 
 def _table(head: Sequence[str], rows: Sequence[str], wide: bool = False) -> str:
@@ -138,10 +145,11 @@ SCORECARD_HEAD = (
     "Verdict",
     "Signals",
     "Hit rate",
-    "Base: always BUY",
-    "p hit",
-    "Base: own action mix",
-    "p own mix",
+    "At random times",
+    "Adjusted p",
+    "Raw p",
+    "Smallest detectable edge",
+    "Portfolio p",
     "SPA p",
     "PSR",
     "DSR",
@@ -168,9 +176,10 @@ def _scorecard_row(r: ScorecardRow, colors: Colors) -> str:
     color = colors.get(r.strategy, ("#000", ""))[0]
     return (
         f'<tr><td><i style="color:{color}">■</i> {_esc(r.strategy)}</td><td>{_verdict(r.verdict)}</td>'
-        f"<td>{r.signals if r.signals is not None else 'n/a'}</td><td>{pct(r.hit_rate)}</td><td>{pct(r.base_hit_rate)}</td>"
-        f"{_p_cell(r.hit_rate_p_value)}<td>{pct(r.matched_base_hit_rate)}</td>{_p_cell(r.matched_hit_rate_p_value)}"
-        f"{_p_cell(r.spa_p_value)}<td>{num(r.probabilistic_sharpe)}</td>"
+        f"<td>{r.signals if r.signals is not None else 'n/a'}</td><td>{pct(r.hit_rate)}</td>"
+        f"<td>{pct(r.random_timing_hit_rate)}</td>{_p_cell(r.signal_timing_adjusted_p_value)}"
+        f"{_p_cell(r.signal_timing_p_value)}<td>{_points(r.minimum_detectable_effect)}</td>"
+        f"{_p_cell(r.portfolio_timing_p_value, 0.5)}{_p_cell(r.spa_p_value, None)}<td>{num(r.probabilistic_sharpe)}</td>"
         f"<td>{num(r.deflated_sharpe)}</td><td>{_esc(alpha_with_interval(r))}</td><td>{num(r.sharpe_ratio)}</td>"
         f"<td>{num(r.brier_score, 3)}</td></tr>"
         + (
@@ -200,11 +209,13 @@ def _scorecard_section(report: Report, colors: Colors) -> str:
     family_note = f" Family-wise SPA over every strategy: {p_value(family)}." if family is not None else ""
     return (
         f'{title}<section class="card">{_table(SCORECARD_HEAD, rows, wide=True)}<p class="note">'
-        "<b>edge</b> only when the hit rate beats always-BUY on the same tickers and dates (one-sided binomial, p hit) "
-        "and, when the scorecard has it, the strategy's own action mix dealt at random (p own mix), "
-        "Hansen's SPA says the daily PORTFOLIO returns beat buy-and-hold's (SPA p) and the probabilistic Sharpe ratio "
-        "(PSR) is high; p-values below 0.05 are green. Base = the hit rate always-BUY scores on the same rows; "
-        f"DSR deflates the Sharpe ratio for the number of strategies tried; Brier: 0 is perfect, 0.25 is a coin.{family_note}"
+        "<b>edge</b> when the signals were right more often than the same signals at random times (the market's "
+        "outcomes moved in blocks, the strategy's decisions untouched), with a p-value adjusted for every strategy "
+        "judged here below 0.05 (Adjusted p), and the portfolio beat the median random timing of its own positions "
+        "(Portfolio p below 0.5). Smallest detectable edge: the hit-rate points above random timing the test finds "
+        "with 80 % power on this many signals; a no_edge with a large one means the data could not show less. "
+        "Green: a p-value that passes its bar. SPA p (vs buy-and-hold), PSR, DSR, alpha and Brier are descriptive "
+        f"(Brier: 0 is perfect, 0.25 is a coin).{family_note}"
         "</p>"
         + (f"<h3>LLM output health (signal stage)</h3>{_table(HEALTH_HEAD, health)}" if health else "")
         + "</section>"

@@ -13,12 +13,12 @@ from report.wording import (
     cap_phrase,
     capital_phrase,
     cash_note,
-    hit_rate_phrase,
     num,
     p_value,
     pct,
     settings_phrase,
     threshold_phrase,
+    timing_phrase,
 )
 
 RULE = "-" * 80
@@ -56,9 +56,9 @@ def _header_lines(report: Report) -> list[str]:
 def _verdict_line(row: ScorecardRow, width: int) -> str:
     """One line per strategy: the verdict with the figures that decided it beside it."""
     line = (
-        f"{row.strategy:<{width}}{row.verdict:<19}{hit_rate_phrase(row)}  SPA {p_value(row.spa_p_value)}"
-        f"  PSR {num(row.probabilistic_sharpe)}  DSR {num(row.deflated_sharpe)}  alpha {alpha_with_interval(row)}"
-        f"  n={row.signals if row.signals is not None else 'n/a'}"
+        f"{row.strategy:<{width}}{row.verdict:<19}{timing_phrase(row)}  portfolio {p_value(row.portfolio_timing_p_value)}"
+        f"  n={row.signals if row.signals is not None else 'n/a'}  |  SPA {p_value(row.spa_p_value)}"
+        f"  PSR {num(row.probabilistic_sharpe)}  alpha {alpha_with_interval(row)}"
     )
     return line + (f"  ({row.verdict_reason})" if row.verdict_reason else "")
 
@@ -94,9 +94,10 @@ def _scorecard_lines(report: Report) -> list[str]:
     lines += [_verdict_line(row, width) for row in report.scorecard]
     lines += [
         "",
-        "hit = hit rate of decided signals vs always-BUY's on the same rows (one-sided binomial p); SPA = Hansen's test",
-        "of daily PORTFOLIO returns vs buy-and-hold; PSR/DSR = probabilistic/deflated Sharpe; alpha per year with its",
-        "90% bootstrap interval; n = decided signals. edge needs every test to pass.",
+        "edge = the signals' hit rate beats the same signals at random times (adj p: family-wise adjusted for every",
+        "strategy judged here, below 0.05) and the portfolio beats the median random timing of its positions",
+        "(portfolio p < 0.5). MDE = the smallest hit-rate edge (points) the test finds with 80% power; n = decided",
+        "signals. After the bar, descriptive only: SPA vs buy-and-hold, PSR, alpha per year [90% bootstrap interval].",
     ]
     return lines + _health_lines(report.scorecard, width)
 

@@ -8,9 +8,10 @@ from report.data import ReportHeader, ScorecardRow
 
 NO_TRADES_NOTE = "no trades: figures are cash vs buy-and-hold"
 VERDICT_MEANING = {
-    "edge": "edge: the hit rate beats always-BUY, SPA beats buy-and-hold and PSR is high",
-    "no_edge": "no_edge: luck explains the record as well as skill does",
-    "insufficient_data": "insufficient_data: too few decided signals or days to judge",
+    "edge": "edge: its signals beat the same signals at random times after adjusting for every strategy tried, "
+    "and its portfolio beat the median random timing of its positions",
+    "no_edge": "no_edge: random timing of the same decisions does as well, or the edge does not survive trading",
+    "insufficient_data": "insufficient_data: too few decided signals, trades, invested days or years to judge",
 }
 
 
@@ -39,13 +40,22 @@ def alpha_with_interval(row: ScorecardRow) -> str:
     return f"{row.alpha * 100:+.2f}% [{row.alpha_ci_low * 100:+.2f}, {row.alpha_ci_high * 100:+.2f}]"
 
 
-def hit_rate_phrase(row: ScorecardRow) -> str:
-    """'hit 52.1% vs base 55.0% (p=0.71)': the hit rate against always-BUY on the same rows, and
-    against the strategy's own action mix dealt at random when the scorecard has it."""
-    phrase = f"hit {pct(row.hit_rate)} vs base {pct(row.base_hit_rate)} ({p_value(row.hit_rate_p_value)})"
-    if row.matched_base_hit_rate is None and row.matched_hit_rate_p_value is None:
-        return phrase
-    return f"{phrase}, own mix {pct(row.matched_base_hit_rate)} ({p_value(row.matched_hit_rate_p_value)})"
+def timing_phrase(row: ScorecardRow) -> str:
+    """'hit 61.0% vs 50.2% at random times, adj p=0.003 (raw p<0.001, 6 tried), MDE 4.0 pts': what the
+    verdict decided on, the family-wise adjusted p-value first."""
+    if row.random_timing_hit_rate is None:
+        return f"hit {pct(row.hit_rate)}, random timing n/a"
+    adjusted = (
+        "n/a (not judged)"
+        if row.signal_timing_adjusted_p_value is None
+        else p_value(row.signal_timing_adjusted_p_value)[2:]
+    )
+    tried = f", {row.random_timing_family_size} tried" if row.random_timing_family_size else ""
+    mde = "" if row.minimum_detectable_effect is None else f", MDE {row.minimum_detectable_effect * 100:.1f} pts"
+    return (
+        f"hit {pct(row.hit_rate)} vs {pct(row.random_timing_hit_rate)} at random times, adj p={adjusted} "
+        f"(raw {p_value(row.signal_timing_p_value)}{tried}){mde}"
+    )
 
 
 def action_mix(row: ScorecardRow) -> str:

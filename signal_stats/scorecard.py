@@ -1,69 +1,36 @@
-"""One row per strategy: the signal statistics (SQL), the LLM's output health (SQL), the backtest
-summary, and the statistics that need Python (p-values, PSR / DSR, bootstrap interval, SPA), then
-the verdict. Pure pandas in and out, so any engine that can hand over these four frames can run it.
-
-Inputs (one row per strategy unless said otherwise):
-
-* ``signal_stats``: int_strategy_signal_stats (strategy, model, signals, hits, base rates, move
-  and action counts, brier_score, action mix, mean_confidence, pending_signals);
-* ``health``: int_llm_output_health, one row per LLM model with the strategy its signals form;
-* ``summary``: the PORTFOLIO rows of mart_backtest_summary (strategy, trading_days, sharpe_ratio,
-  alpha_vs_buy_hold);
-* ``daily``: the PORTFOLIO rows of fct_backtest_daily (strategy, date, strategy_return, buy_hold_return).
+"""One row per strategy: the verdict (random-timing tests, family-wise adjusted), the signal
+statistics (SQL), the backtest summary, descriptive statistics (PSR / DSR, bootstrap alpha interval,
+SPA against buy-and-hold), and the LLM's output health (SQL). Pure pandas in and out: the dbt Python
+model mart_strategy_scorecard and the Spark job (spark_target.python_job) both call
+``build_scorecard`` with the frames ``read_inputs`` reads, so the two builds run one code path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from signal_stats.bootstrap import alpha_interval
+from signal_stats.columns import COLUMNS
 from signal_stats.hit_rate import binomial_p_value, matched_p_value
+from signal_stats.random_timing import Permutations
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
-from signal_stats.spa import family_differentials, spa_p_value
-from signal_stats.verdict import verdict
+from signal_stats.spa import family_differentials, family_p_value, spa_p_value
+from signal_stats.timing_tests import (
+    OutcomeSurface,
+    adjusted_p_values,
+    detectable_effects,
+    portfolio_draws,
+    raw_p_values,
+    signal_draws,
+)
+from signal_stats.verdict import shortfalls, verdict
+from warehouse_core import UserError
 
-# Output columns in order, with their pandas dtypes (nullable: a missing figure is NULL, never NaN).
-COLUMNS: dict[str, str] = {
-    "strategy": "string",
-    "model": "string",
-    "verdict": "string",
-    "verdict_reason": "string",
-    "signals_from": "string",
-    "signals": "Int64",
-    "hits": "Int64",
-    "hit_rate": "Float64",
-    "base_hit_rate": "Float64",
-    "hit_rate_p_value": "Float64",
-    "matched_base_hit_rate": "Float64",
-    "matched_hit_rate_p_value": "Float64",
-    "brier_score": "Float64",
-    "pending_signals": "Int64",
-    "buy_share": "Float64",
-    "sell_share": "Float64",
-    "hold_share": "Float64",
-    "mean_confidence": "Float64",
-    "trading_days": "Int64",
-    "sharpe_ratio": "Float64",
-    "daily_sharpe_ratio": "Float64",
-    "probabilistic_sharpe": "Float64",
-    "deflated_sharpe": "Float64",
-    "deflated_sharpe_benchmark": "Float64",
-    "alpha": "Float64",
-    "alpha_ci_low": "Float64",
-    "alpha_ci_high": "Float64",
-    "spa_p_value": "Float64",
-    "spa_family_p_value": "Float64",
-    "spa_family_days": "Int64",
-    "decisions": "Int64",
-    "ok_count": "Int64",
-    "invalid_output_count": "Int64",
-    "timeout_count": "Int64",
-    "llm_unavailable_count": "Int64",
-    "latency_p50_ms": "Float64",
-    "latency_p95_ms": "Float64",
-    "completion_tokens_per_second": "Float64",
-}
 SIGNAL_COLUMNS = [
     "model",
     "signals",
@@ -122,7 +89,7 @@ def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.
     frame["model"] = frame["model"].fillna(frame["strategy"].map(model_of_strategy))
     for count in ("signals", "hits", "pending_signals"):  # a strategy without signals has none of each
         frame[count] = frame[count].fillna(0).astype(int)
-    portfolio = summary[["strategy", "trading_days", "sharpe_ratio", "alpha_vs_buy_hold"]]
+    portfolio = summary[["strategy", "trading_days", "trades", "sharpe_ratio", "alpha_vs_buy_hold"]]
     return frame.merge(portfolio.rename(columns={"alpha_vs_buy_hold": "alpha"}), on="strategy", how="left")
 
 
@@ -188,13 +155,14 @@ def return_tests(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSe
 
 
 def family_test(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSettings) -> pd.DataFrame:
-    """Add spa_family_p_value: one SPA over every strategy on their common dates (the snooping guard),
-    and spa_family_days; null when the common window is shorter than min_trading_days."""
+    """Add spa_family_p_value: one SPA over every strategy on their common dates, studentised
+    (signal_stats.spa.family_p_value), and spa_family_days; null when the common window is shorter
+    than min_trading_days."""
     family = family_differentials(daily, settings.min_trading_days)
     p_value = None
     if len(family) >= settings.min_trading_days and family.shape[1] > 0:
-        p_value = spa_p_value(
-            family.to_numpy(),
+        p_value = family_p_value(
+            family,
             block_size=settings.bootstrap_block_size,
             reps=settings.bootstrap_reps,
             seed=settings.seed,
@@ -202,19 +170,102 @@ def family_test(frame: pd.DataFrame, daily: pd.DataFrame, settings: ScorecardSet
     return frame.assign(spa_family_p_value=p_value, spa_family_days=len(family) if p_value is not None else None)
 
 
-def build_scorecard(
-    signal_stats: pd.DataFrame,
-    health: pd.DataFrame,
-    summary: pd.DataFrame,
-    daily: pd.DataFrame,
-    settings: ScorecardSettings,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ScorecardInputs:
+    """Everything the scorecard reads, one frame per warehouse relation (see TABLES)."""
+
+    signal_stats: pd.DataFrame
+    health: pd.DataFrame
+    summary: pd.DataFrame
+    daily: pd.DataFrame
+    positions: pd.DataFrame
+    caps: pd.DataFrame
+    decided: pd.DataFrame
+    outcomes: pd.DataFrame
+
+
+PORTFOLIO_ROWS, TICKER_ROWS = "portfolio", "tickers"
+# input -> (relation, rows, columns): rows is a SQL condition (DuckDB and Spark read it alike) or one
+# of the two row kinds of the backtest tables; columns None = all
+TABLES: dict[str, tuple[str, str | None, list[str] | None]] = {
+    "signal_stats": ("int_strategy_signal_stats", None, None),
+    "health": ("int_llm_output_health", None, None),
+    "summary": ("mart_backtest_summary", PORTFOLIO_ROWS, None),
+    "daily": (
+        "fct_backtest_daily",
+        PORTFOLIO_ROWS,
+        ["strategy", "date", "exposure", "strategy_return", "buy_hold_return"],
+    ),
+    "positions": ("fct_backtest_daily", TICKER_ROWS, ["strategy", "ticker", "date", "exposure", "buy_hold_return"]),
+    "caps": ("int_backtest_portfolio_daily", None, ["strategy", "date", "position_cap"]),
+    "decided": (
+        "int_signal_outcomes",
+        "outcome in ('hit', 'miss')",
+        ["strategy", "ticker", "base_day_number", "action"],
+    ),
+    "outcomes": (
+        "int_forward_outcomes",
+        "forward_return_horizon is not null",
+        ["ticker", "trading_day_number", "buy_hits", "sell_hits", "hold_hits"],
+    ),
+}
+
+Reader = Callable[[str, str | None, list[str] | None], pd.DataFrame]
+"""(relation, SQL condition or None, columns or None) -> its rows as pandas (dates as datetime64)."""
+
+
+def read_inputs(read: Reader, settings: ScorecardSettings) -> ScorecardInputs:
+    """Read every input through ``read``, which each engine implements over its own tables. Stops
+    with a message when the backtest has rows but none carries the portfolio's ticker label."""
+    portfolio = f"ticker = '{settings.portfolio_ticker}'"
+    conditions = {PORTFOLIO_ROWS: portfolio, TICKER_ROWS: f"ticker <> '{settings.portfolio_ticker}'"}
+    frames = {
+        name: read(relation, conditions.get(rows, rows), columns) for name, (relation, rows, columns) in TABLES.items()
+    }
+    if frames["daily"].empty and not frames["positions"].empty:
+        raise UserError(
+            f"fct_backtest_daily has no rows with {portfolio}: make portfolio_ticker in "
+            "models/marts/scorecard/_scorecard.yml equal the portfolio_ticker() macro"
+        )
+    return ScorecardInputs(**frames)
+
+
+def timing_tests(frame: pd.DataFrame, inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.DataFrame:
+    """Add the random-timing figures of every strategy, scored on the same draws, and their family-wise
+    adjusted p-values over the strategies that have enough data to be judged (every one of them is a
+    trial; one with too little data cannot be called an edge, so it is not in the family)."""
+    surface = OutcomeSurface.from_frame(inputs.outcomes)
+    permutations = Permutations(settings.random_timing_draws, settings.seed)
+    by_source = signal_draws(inputs.decided, surface, settings, permutations)
+    signals = {s: by_source[f] for s, f in zip(frame["strategy"], frame["signals_from"], strict=True) if f in by_source}
+    portfolios = portfolio_draws(inputs.positions, inputs.caps, settings, permutations)
+    frame["timed_signals"] = frame["strategy"].map({s: d.tested for s, d in signals.items()})
+    frame["random_timing_hit_rate"] = frame["strategy"].map({s: d.draws.mean() for s, d in signals.items() if d.tested})
+    frame["signal_timing_p_value"] = frame["strategy"].map(raw_p_values(signals))
+    periods = settings.trading_days_per_year
+    frame["portfolio_mean_return"] = frame["strategy"].map({s: d.observed * periods for s, d in portfolios.items()})
+    frame["random_timing_mean_return"] = frame["strategy"].map(
+        {s: float(np.median(d.draws)) * periods for s, d in portfolios.items() if d.tested}
+    )
+    frame["portfolio_timing_p_value"] = frame["strategy"].map(raw_p_values(portfolios))
+    judged = [row["strategy"] for row in frame.to_dict("records") if not shortfalls(row, settings)]
+    frame["random_timing_family_size"] = len(judged) if judged else None
+    frame["signal_timing_adjusted_p_value"] = frame["strategy"].map(adjusted_p_values(signals, judged))
+    frame["portfolio_timing_adjusted_p_value"] = frame["strategy"].map(adjusted_p_values(portfolios, judged))
+    frame["minimum_detectable_effect"] = frame["strategy"].map(detectable_effects(signals, judged, settings))
+    return frame
+
+
+def build_scorecard(inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.DataFrame:
     """The scorecard: one row per strategy, columns and dtypes as ``COLUMNS``, ordered by strategy."""
-    frame = strategy_rows(signal_stats, summary, health)
-    frame = frame.merge(health[["model", *HEALTH_COLUMNS]], on="model", how="left")
+    frame = strategy_rows(inputs.signal_stats, inputs.summary, inputs.health)
+    frame = frame.merge(inputs.health[["model", *HEALTH_COLUMNS]], on="model", how="left")
+    invested = inputs.daily[inputs.daily["exposure"] > 0].groupby("strategy")["date"].count()
+    frame["invested_days"] = frame["strategy"].map(invested).where(frame["trading_days"].notna()).fillna(0)
     frame = hit_rate_tests(frame)
-    frame = return_tests(frame, daily, settings)
-    frame = family_test(frame, daily, settings)
+    frame = return_tests(frame, inputs.daily, settings)
+    frame = family_test(frame, inputs.daily, settings)
+    frame = timing_tests(frame, inputs, settings)
     verdicts = [verdict(row, settings) for row in frame.to_dict("records")]
     frame["verdict"] = [v for v, _ in verdicts]
     frame["verdict_reason"] = [reason for _, reason in verdicts]

@@ -56,3 +56,11 @@ def family_differentials(daily: pd.DataFrame, min_days: int) -> pd.DataFrame:
     if wide.empty:
         return wide
     return wide.loc[:, [not _constant(wide[column].to_numpy()) for column in wide.columns]]
+
+
+def family_p_value(family: pd.DataFrame, *, block_size: int, reps: int, seed: int) -> float | None:
+    """Consistent SPA p-value of a family of differential columns, each divided by its standard
+    deviation first. arch's SPA takes the max of the raw mean differentials (its ``studentize`` flag
+    only changes which columns count as valid), so unscaled the family's p-value would be that of its
+    noisiest column; scaled, the max is over t-statistics, as in Hansen (2005)."""
+    return spa_p_value((family / family.std(ddof=1)).to_numpy(), block_size=block_size, reps=reps, seed=seed)

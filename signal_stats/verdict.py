@@ -1,11 +1,17 @@
-"""The scorecard's verdict: is there evidence of an edge, and if not, which test says so.
+"""The scorecard's verdict: is there evidence that the strategy's timing is skill, and if not, why.
 
-* ``insufficient_data``: no backtest portfolio, fewer decided signals than ``min_signals``, or a
-  backtest window shorter than ``min_trading_days``: too little to judge either way;
-* ``edge``: every test passes: the hit rate beats both no-skill base rates (always-BUY's and the
-  strategy's own action mix's), SPA says the daily returns beat buy-and-hold's, and the PSR is
-  above ``min_probabilistic_sharpe``, each p-value below ``significance``;
-* ``no_edge``: otherwise. An undefined figure (e.g. no Sharpe ratio for constant returns) fails its test.
+* ``insufficient_data``: too little to judge either way: no backtest portfolio, fewer decided
+  signals than ``min_signals``, a portfolio window shorter than ``min_trading_days``, fewer trades
+  than ``min_trades`` or invested days than ``min_invested_days``, or decisions spread over too short
+  a span for the random-timing test (signal_stats.random_timing);
+* ``edge``: its signals were right more often than the same signals at random times, with a
+  family-wise adjusted p-value below ``significance`` (every strategy in the scorecard is a trial),
+  and its portfolio did at least as well as the median random timing of the same positions (its
+  random-timing p-value below ``max_portfolio_p_value``);
+* ``no_edge``: otherwise.
+
+PSR, DSR, SPA against buy-and-hold and the alpha interval are descriptive columns: they answer "did
+it make money / beat a fully invested basket", not "is its timing skill".
 """
 
 from __future__ import annotations
@@ -13,69 +19,101 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from signal_stats.random_timing import blocks_before
 from signal_stats.settings import ScorecardSettings
 
 EDGE, NO_EDGE, INSUFFICIENT_DATA = "edge", "no_edge", "insufficient_data"
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value != value  # None, NaN or pandas NA
+def missing(value: Any) -> bool:
+    """None, NaN or pandas NA."""
+    return value is None or value != value
 
 
-def _p_text(value: float, resolution: float | None = None) -> str:
-    """A p-value for the reason text; a bootstrap p-value of 0 reads "< 1/reps", its resolution."""
-    if resolution is not None and value < resolution:
-        return f"< {resolution:.3g}"
-    return f"{value:.3g}"
+def p_text(value: float) -> str:
+    return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
 
 
-def _p_value_failure(name: str, value: Any, significance: float) -> str | None:
-    if _missing(value):
-        return f"{name} undefined"
-    if value >= significance:
-        return f"{name} {_p_text(value)} >= {significance:g}"
-    return None
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f} %"
 
 
-def _shortfalls(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
-    """Why the data are too few to judge (empty when they suffice)."""
+def shortfalls(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
+    """Why the data are too few to judge (empty when they suffice), in the order a user fixes them."""
     found = []
-    if not _missing(row.get("decisions")) and row.get("ok_count") == 0:
+    if not missing(row.get("decisions")) and row.get("ok_count") == 0:
         found.append(f"0 of {int(row['decisions'])} LLM decisions ok")
-    if _missing(row["trading_days"]):
+    if missing(row["trading_days"]):
         return [*found, "no backtest portfolio rows"]
-    signals, trading_days = int(row["signals"]), int(row["trading_days"])
-    if signals < settings.min_signals:
-        found.append(f"{signals} decided signals < {settings.min_signals}")
-    if trading_days < settings.min_trading_days:
-        found.append(f"{trading_days} trading days < {settings.min_trading_days}")
+    minimums = [
+        ("signals", settings.min_signals, "decided signals", "scorecard_min_signals"),
+        ("trading_days", settings.min_trading_days, "trading days", "min_trading_days"),
+        ("trades", settings.min_trades, "trades", "scorecard_min_trades"),
+        ("invested_days", settings.min_invested_days, "days invested", "scorecard_min_invested_days"),
+    ]
+    for column, minimum, what, var in minimums:
+        if int(row[column]) < minimum:
+            found.append(f"{int(row[column])} {what} < {minimum} ({var})")
+    if int(row["signals"]) > 0 and (missing(row.get("timed_signals")) or row["timed_signals"] == 0):
+        found.append(
+            "its signals span too few trading days to meet the market's outcomes at other times "
+            f"(random timing needs {random_timing_span(settings)} days on a ticker)"
+        )
+    elif not found and missing(row.get("portfolio_timing_p_value")):
+        found.append(f"its portfolio window is too short to time at random (needs {random_timing_span(settings)} days)")
     return found
 
 
-def _failures(row: Mapping[str, Any], settings: ScorecardSettings) -> list[str]:
-    """The tests an edge needs that this row does not pass."""
-    failures = [
-        _p_value_failure("hit-rate p (vs always-BUY)", row["hit_rate_p_value"], settings.significance),
-        _p_value_failure("hit-rate p (vs action mix)", row["matched_hit_rate_p_value"], settings.significance),
-        _p_value_failure("SPA p", row["spa_p_value"], settings.significance),
-    ]
-    psr = row["probabilistic_sharpe"]
-    if _missing(psr):
-        failures.append("PSR undefined")
-    elif psr <= settings.min_probabilistic_sharpe:
-        failures.append(f"PSR {psr:.3f} <= {settings.min_probabilistic_sharpe:g}")
-    return [failure for failure in failures if failure is not None]
+def random_timing_span(settings: ScorecardSettings) -> int:
+    """The shortest span (trading days) whose decisions the random-timing test can move."""
+    before = blocks_before(settings.block_days, settings.decision_lookback_days, settings.horizon_days)
+    return 2 * (before + 1) * settings.block_days
+
+
+def _strategies(count: Any) -> str:
+    return "1 strategy" if int(count) == 1 else f"{int(count)} strategies"
+
+
+def _signals_phrase(row: Mapping[str, Any]) -> str:
+    return (
+        f"signals right {_percent(row['hit_rate'])} of the time against "
+        f"{_percent(row['random_timing_hit_rate'])} for the same signals at random times "
+        f"(p {p_text(row['signal_timing_p_value'])}, "
+        f"{p_text(row['signal_timing_adjusted_p_value'])} adjusted for {_strategies(row['random_timing_family_size'])} tried)"
+    )
+
+
+def _portfolio_phrase(row: Mapping[str, Any]) -> str:
+    return (
+        f"portfolio {_percent(row['portfolio_mean_return'])}/yr against a median "
+        f"{_percent(row['random_timing_mean_return'])}/yr for the same positions at random times "
+        f"(p {p_text(row['portfolio_timing_p_value'])})"
+    )
 
 
 def verdict(row: Mapping[str, Any], settings: ScorecardSettings) -> tuple[str, str]:
-    """(verdict, verdict_reason) of one scorecard row."""
-    shortfalls = _shortfalls(row, settings)
-    if shortfalls:
-        return INSUFFICIENT_DATA, "; ".join(shortfalls)
-    failures = _failures(row, settings)
-    if failures:
-        return NO_EDGE, "; ".join(failures)
-    return EDGE, (
-        f"all tests pass: hit-rate p {_p_text(row['hit_rate_p_value'])} and {_p_text(row['matched_hit_rate_p_value'])}, "
-        f"SPA p {_p_text(row['spa_p_value'], 1 / settings.bootstrap_reps)}, PSR {row['probabilistic_sharpe']:.3f}"
-    )
+    """(verdict, verdict_reason) of one scorecard row, the reason in words a trader reads."""
+    found = shortfalls(row, settings)
+    if found:
+        reason = "too little to judge: " + "; ".join(found)
+        raw = row.get("signal_timing_p_value")
+        if not missing(raw) and raw < settings.significance:
+            reason += (
+                f"; its signals alone beat random timing ({_percent(row['hit_rate'])} right against "
+                f"{_percent(row['random_timing_hit_rate'])}, p {p_text(raw)} before any family-wise adjustment)"
+            )
+        return INSUFFICIENT_DATA, reason
+    signals_pass = row["signal_timing_adjusted_p_value"] < settings.significance
+    if not signals_pass:
+        return NO_EDGE, (
+            f"luck explains it: {_signals_phrase(row)}, not below {settings.significance:g}; "
+            f"only an edge of {100 * row['minimum_detectable_effect']:.1f} hit-rate points or more "
+            f"would show with {100 * settings.power:.0f} % power"
+        )
+    if row["portfolio_timing_p_value"] >= settings.max_portfolio_p_value:
+        if row["portfolio_timing_p_value"] == 1.0:
+            why = "its positions never change in a way timing could matter (e.g. it never sells: trading it is buy-and-hold)"
+        else:
+            why = "the edge does not survive trading (confidence threshold, sizing, costs)"
+        return NO_EDGE, f"{_signals_phrase(row)}, but {_portfolio_phrase(row)}: {why}"
+    return EDGE, f"{_signals_phrase(row)}; {_portfolio_phrase(row)}"

@@ -12,7 +12,6 @@ the kernel sends them SIGTERM (PR_SET_PDEATHSIG), so nothing is left running.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import logging
 import os
@@ -25,6 +24,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse_core.children import die_with_parent
 from warehouse_core.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -38,13 +38,6 @@ MASTER_URL = re.compile(r"Starting Spark master at (spark://\S+)")
 WORKER_REGISTERED = re.compile(r"Successfully registered with master")
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not in the child between fork and exec
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux; kept across exec)."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def spark_class() -> Path:
@@ -121,7 +114,7 @@ def start_daemon(name: str, args: list[str], work_dir: Path, marker: str) -> Dae
             env=env,
             cwd=work_dir,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(signal.SIGTERM),  # the daemon stops its own executors
         )
     return Daemon(name, process, log)
 

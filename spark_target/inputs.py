@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import warehouse_path
 from warehouse_core.warehouse import connect
@@ -26,8 +27,9 @@ logger = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
 TARGET_SCHEMA = "main"
-# The LLM stage tables, built on DuckDB by dbt Python models; on Spark by spark_target.python_job.
-PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
+# The LLM stage tables (and the recall probe's), built on DuckDB by dbt Python models; on Spark by
+# spark_target.python_job.
+PYTHON_JOB_TABLES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment", "llm_return_recall")
 
 
 def write_arrow(session: Any, data: Any, name: str) -> None:
@@ -66,6 +68,7 @@ def copy_tables(
         con.close()
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -75,15 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from spark_target.session import spark_session
+    from spark_target.session import spark_session
 
-        session = spark_session()
-        copy_tables(session, warehouse_path(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
-        session.stop()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    session = spark_session()
+    copy_tables(session, warehouse_path(), PYTHON_JOB_TABLES if args.with_llm_tables else ())
+    session.stop()
     return 0
 
 

@@ -41,6 +41,7 @@ import duckdb
 from tqdm import tqdm
 
 from spark_target.compare import TableComparison, compare_tables
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import WAREHOUSE_FILE, warehouse_dir
 from warehouse_core.project import PROJECT_DIR, project_vars
@@ -92,7 +93,7 @@ def spark_steps(parity_dir: Path, dbt_target: str) -> list[tuple[str, Callable[[
     """(name, action on the Spark session) of the Spark build, in order; dbt builds through the
     profile output ``dbt_target`` (spark: this process's session; spark_thrift: a thrift server)."""
     from spark_target.inputs import PYTHON_JOB_TABLES, copy_tables
-    from spark_target.python_job import run_job
+    from spark_target.python_job import run_jobs
 
     target_path = parity_dir / "spark" / "target"
 
@@ -106,7 +107,10 @@ def spark_steps(parity_dir: Path, dbt_target: str) -> list[tuple[str, Callable[[
             lambda session: copy_tables(session, parity_dir / WAREHOUSE_FILE, PYTHON_JOB_TABLES),
         ),
         ("dbt build on Spark", dbt_build("--exclude", SCORECARD_READERS)),
-        ("scorecard on Spark", lambda session: run_job(session, "scorecard", target_path / "manifest.json")),
+        (
+            "recall mart and scorecard on Spark",
+            lambda session: run_jobs(session, ["recall", "scorecard"], target_path / "manifest.json"),
+        ),
         ("dbt build on Spark (after the scorecard)", dbt_build("--select", SCORECARD_READERS)),
     ]
 
@@ -257,6 +261,7 @@ def parity_line(results: list[TableComparison]) -> str:
     return f"parity: {len(results)} tables, {rows} rows, max rel diff {max_diff:.3g}"
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -277,27 +282,23 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM ends the run as Ctrl-C does: through the clean-up (Spark stopped, the cluster too)
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     parity_dir = warehouse_dir() / "parity"
-    try:
-        from spark_target.session import check_master, require_java, spark_conf, spark_session
+    from spark_target.session import check_master, require_java, spark_conf, spark_session
 
-        require_java()
-        if not args.cluster:  # before the DuckDB build, not after it
-            check_master(spark_conf()["spark.master"])
-        if args.compare_only:
-            os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark tables of the parity builds
-            session = spark_session()
-            try:
-                results = compare_marts(parity_dir, session)
-            finally:
-                session.stop()
-        else:
-            shutil.rmtree(parity_dir, ignore_errors=True)
-            parity_dir.mkdir(parents=True)
-            write_signals_file(parity_dir / "signals.csv")
-            results = run_parity(parity_dir, args.cluster, args.thrift)
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    require_java()
+    if not args.cluster:  # before the DuckDB build, not after it
+        check_master(spark_conf()["spark.master"])
+    if args.compare_only:
+        os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark tables of the parity builds
+        session = spark_session()
+        try:
+            results = compare_marts(parity_dir, session)
+        finally:
+            session.stop()
+    else:
+        shutil.rmtree(parity_dir, ignore_errors=True)
+        parity_dir.mkdir(parents=True)
+        write_signals_file(parity_dir / "signals.csv")
+        results = run_parity(parity_dir, args.cluster, args.thrift)
     for result in results:
         print(result.line())
     print(parity_line(results))

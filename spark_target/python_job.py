@@ -1,15 +1,17 @@
 """On Spark, the tables dbt builds with Python models on DuckDB (dbt-spark runs Python models only on
 Databricks): the same Python code, fed from Spark tables, writing Parquet tables Spark reads.
 
-    python -m spark_target.python_job llm          # the three LLM stages over Spark's int_llm_context
+    python -m spark_target.python_job llm          # the three LLM stages and the recall probe over Spark's tables
     python -m spark_target.python_job llm-copy     # copy the LLM stage tables of the DuckDB build
+    python -m spark_target.python_job recall       # mart_model_recall from Spark's tables
     python -m spark_target.python_job scorecard    # mart_strategy_scorecard from Spark's marts
+    python -m spark_target.python_job recall scorecard   # several jobs in order, one Spark session
 
 Each table is stored as main.<table> (Parquet, under Spark's storage root) with DuckDB's typing of
 the same pandas frame, as dbt-duckdb stores a Python model's result.
 The settings are the models' rendered configs (llm_settings, scorecard_settings) from the manifest
 of the last Spark parse or build (--manifest). Order in a Spark build (bin/spark-parity does it):
-dbt up to int_llm_context, `llm`, dbt up to mart_backtest_summary, `scorecard`, the rest of dbt.
+dbt up to int_llm_context, `llm`, dbt up to mart_backtest_summary, `recall`, `scorecard`, the rest of dbt.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from spark_target.inputs import PYTHON_JOB_TABLES, TARGET_SCHEMA, copy_tables, write_arrow
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import warehouse_path
 from warehouse_core.project import PROJECT_DIR
@@ -76,7 +79,7 @@ def write_table(session: Any, frame: pd.DataFrame, table: str) -> None:
 def run_llm_stages(session: Any, manifest: Path) -> None:
     """The three LLM stages over Spark's int_llm_context, as the dbt Python models run them."""
     from llm_client.settings import LlmSettings
-    from llm_client.stages import market_analysis, risk_assessment, signal_generation
+    from llm_client.stages import market_analysis, return_recall, risk_assessment, signal_generation
 
     settings = LlmSettings.from_config(model_config(manifest, "llm_market_analysis", "llm_settings"))
     context = table_rows(session, "int_llm_context")
@@ -85,6 +88,9 @@ def run_llm_stages(session: Any, manifest: Path) -> None:
     write_table(session, signal_generation(context, analyses, settings), "llm_signal_generation")
     signals = table_rows(session, "llm_signal_generation")
     write_table(session, risk_assessment(context, signals, settings), "llm_risk_assessment")
+    months = [{"ticker": row["ticker"], "month": row["month"]} for row in table_rows(session, "int_llm_recall_months")]
+    risk = table_rows(session, "llm_risk_assessment")
+    write_table(session, return_recall(months, risk, settings), "llm_return_recall")
 
 
 def copy_llm_tables(session: Any, duckdb_file: Path) -> None:
@@ -92,51 +98,59 @@ def copy_llm_tables(session: Any, duckdb_file: Path) -> None:
     copy_tables(session, duckdb_file, PYTHON_JOB_TABLES, include_raw=False)
 
 
+def run_recall(session: Any, manifest: Path) -> None:
+    """mart_model_recall from Spark's tables, as the dbt Python model computes it."""
+    from signal_stats.recall import RecallSettings, recall_table
+
+    settings = RecallSettings.from_config(model_config(manifest, "mart_model_recall", "recall_settings"))
+    answers = table_frame(session, "llm_return_recall")
+    months = table_frame(session, "int_llm_recall_months")
+    write_table(session, recall_table(answers, months, settings), "mart_model_recall")
+
+
 def run_scorecard(session: Any, manifest: Path) -> None:
-    """mart_strategy_scorecard from Spark's tables, as the dbt Python model computes it."""
-    from signal_stats.scorecard import build_scorecard
+    """mart_strategy_scorecard from Spark's tables, through the same entry point as the dbt model."""
+    from signal_stats.scorecard import build_scorecard, read_inputs
     from signal_stats.settings import ScorecardSettings
 
     settings = ScorecardSettings.from_config(model_config(manifest, "mart_strategy_scorecard", "scorecard_settings"))
-    portfolio = f"ticker = '{settings.portfolio_ticker}'"
-    daily = table_frame(session, "fct_backtest_daily", portfolio)[
-        ["strategy", "date", "strategy_return", "buy_hold_return"]
-    ]
-    scorecard = build_scorecard(
-        signal_stats=table_frame(session, "int_strategy_signal_stats"),
-        health=table_frame(session, "int_llm_output_health"),
-        summary=table_frame(session, "mart_backtest_summary", portfolio),
-        daily=daily,
-        settings=settings,
-    )
-    write_table(session, scorecard, "mart_strategy_scorecard")
+
+    def read(relation: str, condition: str | None, columns: list[str] | None) -> pd.DataFrame:
+        frame = table_frame(session, relation, condition)
+        return frame if columns is None else frame[columns]
+
+    write_table(session, build_scorecard(read_inputs(read, settings), settings), "mart_strategy_scorecard")
 
 
-def run_job(session: Any, job: str, manifest: Path) -> None:
-    """One job in the given session (bin/spark-parity runs them in its own session)."""
-    if job == "llm":
-        run_llm_stages(session, manifest)
-    elif job == "llm-copy":
-        copy_llm_tables(session, warehouse_path())
-    else:
-        run_scorecard(session, manifest)
+def run_jobs(session: Any, jobs: list[str], manifest: Path) -> None:
+    """The jobs, in order, in the given session (bin/spark-parity runs them in its own session)."""
+    actions = {
+        "llm": lambda: run_llm_stages(session, manifest),
+        "llm-copy": lambda: copy_llm_tables(session, warehouse_path()),
+        "recall": lambda: run_recall(session, manifest),
+        "scorecard": lambda: run_scorecard(session, manifest),
+    }
+    for job in jobs:
+        actions[job]()
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", choices=["llm", "llm-copy", "scorecard"])
+    parser.add_argument(
+        "jobs",
+        nargs="+",
+        choices=["llm", "llm-copy", "recall", "scorecard"],
+        help="run in this order, one Spark session",
+    )
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="manifest.json of a Spark parse/build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from spark_target.session import spark_session
+    from spark_target.session import spark_session
 
-        session = spark_session()
-        run_job(session, args.job, args.manifest)
-        session.stop()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    session = spark_session()
+    run_jobs(session, args.jobs, args.manifest)
+    session.stop()
     return 0
 
 

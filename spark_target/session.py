@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from warehouse_core.cli import user_errors
 from warehouse_core.errors import UserError
 from warehouse_core.paths import warehouse_dir
 from warehouse_core.project import PROJECT_DIR
@@ -31,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 SPARK_OUTPUT = "spark"
-# Set by the profile from $SPARK_STORAGE_ROOT (default $WAREHOUSE_DIR/spark); read back by the macros
-# as a Spark variable (macros/spark_storage_root.sql).
+# Set by the profile from $SPARK_STORAGE_ROOT (default $WAREHOUSE_DIR/spark); the macros ask the running
+# session for it (macros/spark_storage_root.sql).
 STORAGE_ROOT_KEY = "spark.signal_warehouse.storage_root"
 
 
@@ -102,13 +103,10 @@ def spark_session() -> Any:
     return session
 
 
+@user_errors
 def main() -> int:
     """``python -m spark_target.session``: exit 0 when Java is found, else one line and exit 2."""
-    try:
-        require_java()
-    except UserError as exc:
-        logger.error("error: %s", exc)
-        return 2
+    require_java()
     return 0
 
 

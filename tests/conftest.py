@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import collections
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tiers
 from browser_helpers import chromium_path
+from prerequisites import MISSING, missing
 from warehouse_helpers import run_cli, run_dbt
 
-NO_CHROMIUM = (
-    "chromium is not installed: browser tests SKIPPED (bin/test installs it with apt-get; or apt-get install chromium)"
-)
+SHARED_WAREHOUSE_ENV = "BUILT_WAREHOUSE_DIR"
+NO_CHROMIUM = "chromium is not installed, so the browser tests cannot run (bin/test installs it with apt-get; or apt-get install chromium)"
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory, ollama_host: str) -> Path:
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     """A warehouse dir with the bundled sample ingested and ``dbt build`` run on the defaults,
-    the LLM stages answered by the real embedded model (never by whatever listens on 11434)."""
+    the LLM stages answered by the real embedded model (never by whatever listens on 11434).
+
+    With ``$BUILT_WAREHOUSE_DIR`` set, that warehouse is used instead of building one: bin/test
+    points it at the main job's warehouse (``python -m pipeline`` on the defaults: the same build),
+    so a full run builds the sample once. Tests treat it as read-only (they copy it to change it).
+    """
+    shared = os.environ.get(SHARED_WAREHOUSE_ENV)
+    if shared:
+        if not (Path(shared) / "warehouse.duckdb").is_file():
+            pytest.fail(
+                f"{SHARED_WAREHOUSE_ENV}={shared} holds no warehouse.duckdb: unset it, or run the main job there"
+            )
+        return Path(shared)
     warehouse_dir = tmp_path_factory.mktemp("built_warehouse")
     run_cli(["python_ingest"], warehouse_dir)
-    run_dbt(["build"], warehouse_dir, OLLAMA_HOST=ollama_host)
+    run_dbt(["build"], warehouse_dir, OLLAMA_HOST=request.getfixturevalue("ollama_host"))
     return warehouse_dir
 
 
@@ -38,10 +53,10 @@ def ollama_host() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of headless Chromium; the test is skipped (and the run says so loudly) when it is missing."""
+    """Path of headless Chromium; without it the test is skipped (the run says so loudly), or fails under CI=true."""
     found = chromium_path()
     if found is None:
-        pytest.skip(NO_CHROMIUM)
+        missing(NO_CHROMIUM)
     return found
 
 
@@ -51,6 +66,28 @@ def pytest_report_header() -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_CHROMIUM in str(r.longrepr)]
-    if skipped:
-        terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TEST(S) SKIPPED: {NO_CHROMIUM}", red=True, bold=True)
+    """One red line per missing prerequisite (Chromium, npm, Java) whose tests were skipped."""
+    reasons = collections.Counter(
+        str(report.longrepr[2]).removeprefix("Skipped: ")
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and MISSING in str(report.longrepr[2])
+    )
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_sep("!", f"{count} TEST(S) SKIPPED - {reason}", red=True, bold=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tiers.install_guard(config)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tiers.check_collected(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    item.config.stash[tiers.CURRENT_TEST] = item
+    try:
+        return (yield)
+    finally:
+        del item.config.stash[tiers.CURRENT_TEST]

@@ -1,20 +1,43 @@
 -- One row per staged price with a flag for every quality rule; passes_quality = no flag set.
 -- Rules that look at history use only earlier rows of the same ticker. Duplicate raw rows are
 -- not a rule here: stg_prices already kept one copy per (ticker, date) (source_row_count says
--- how many there were).
+-- how many there were). A price outside [quality_min_price, quality_max_price] (0, inf, NaN,
+-- 1e308) is flagged and never enters a return, so one bad tick cannot overflow the trailing
+-- statistics of its ticker, nor stop the build of any other.
 with
 
 staged_prices as (
     select * from {{ ref('stg_prices') }}
 ),
 
+with_usable_price as (
+    select
+        *,
+        coalesce(
+            adj_close between {{ var('quality_min_price') }} and {{ var('quality_max_price') }},
+            false
+        ) as has_usable_adj_close
+    from staged_prices
+),
+
 with_previous as (
     select
         *,
-        lag(date) over by_ticker                      as previous_date,
-        adj_close / lag(adj_close) over by_ticker - 1 as unfiltered_daily_return
-    from staged_prices
+        lag(date) over by_ticker                 as previous_date,
+        lag(adj_close) over by_ticker            as previous_adj_close,
+        lag(has_usable_adj_close) over by_ticker as previous_has_usable_adj_close
+    from with_usable_price
     window by_ticker as (partition by ticker order by date)
+),
+
+with_return as (
+    select
+        *,
+        case
+            when has_usable_adj_close and previous_has_usable_adj_close
+                then adj_close / previous_adj_close - 1
+        end as unfiltered_daily_return
+    from with_previous
 ),
 
 with_history as (
@@ -25,7 +48,7 @@ with_history as (
         max(raw_close) over stale_window                           as stale_window_max_close,
         min(raw_close) over stale_window                           as stale_window_min_close,
         count(raw_close) over stale_window                         as stale_window_count
-    from with_previous
+    from with_return
     window
         trailing_returns as (
             partition by ticker order by date
@@ -62,6 +85,12 @@ flagged as (
         )                                                            as is_missing_price,
         coalesce(least(raw_open, raw_high, raw_low, raw_close, adj_close) <= 0, false)
                                                                                  as is_non_positive_price,
+        -- NaN sorts above every number (DuckDB and Spark), so the upper bound catches it with inf
+        coalesce(
+            least(raw_open, raw_high, raw_low, raw_close, adj_close) < {{ var('quality_min_price') }}
+            or greatest(raw_open, raw_high, raw_low, raw_close, adj_close) > {{ var('quality_max_price') }},
+            false
+        )                                                            as is_implausible_price,
         coalesce(raw_high < raw_low, false)                          as is_high_below_low,
         coalesce(raw_open < raw_low or raw_open > raw_high, false)   as is_open_outside_range,
         coalesce(raw_close < raw_low or raw_close > raw_high, false) as is_close_outside_range,
@@ -88,6 +117,7 @@ select
     *,
     not is_missing_price
     and not is_non_positive_price
+    and not is_implausible_price
     and not is_high_below_low
     and not is_open_outside_range
     and not is_close_outside_range

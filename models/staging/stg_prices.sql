@@ -12,7 +12,8 @@ in_scope as (
         count(*) over (partition by ticker, date) as source_row_count
     from source_prices
     where ticker in {{ tickers_in_scope() }}
-      and date between cast('{{ var("start") }}' as date) and cast('{{ var("end") }}' as date)
+      and date between cast({{ sql_string_literal(var("start")) }} as date)
+      and cast({{ sql_string_literal(var("end")) }} as date)
 ),
 
 deduplicated as (
@@ -26,16 +27,16 @@ deduplicated as (
 
 adjusted as (
     select
-        cast(ticker as string)                         as ticker,
-        cast(date as date)                             as date,
-        case when close > 0 then adj_close / close end as adjustment_factor,
-        cast(open as double)                           as raw_open,
-        cast(high as double)                           as raw_high,
-        cast(low as double)                            as raw_low,
-        cast(close as double)                          as raw_close,
-        cast(adj_close as double)                      as adj_close,
-        cast(volume as bigint)                         as volume,
-        ticker = '{{ var("benchmark_ticker") }}'       as is_benchmark,
+        cast(ticker as string)                                     as ticker,
+        cast(date as date)                                         as date,
+        case when close > 0 then adj_close / close end             as adjustment_factor,
+        cast(open as double)                                       as raw_open,
+        cast(high as double)                                       as raw_high,
+        cast(low as double)                                        as raw_low,
+        cast(close as double)                                      as raw_close,
+        cast(adj_close as double)                                  as adj_close,
+        cast(volume as bigint)                                     as volume,
+        ticker = {{ sql_string_literal(var("benchmark_ticker")) }} as is_benchmark,
         source,
         ingested_at,
         source_row_count

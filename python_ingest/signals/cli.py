@@ -12,18 +12,21 @@ import argparse
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from python_ingest.cli import configure_logging
-from python_ingest.signals.checks import SignalRow, SignalsRefused, check_signals
+from python_ingest.signals.checks import SignalsRefused, check_signals
 from python_ingest.signals.coverage import BuildScope, coverage_warnings
 from python_ingest.signals.reader import read_signals_file
+from python_ingest.signals.rows import CheckedSignals
 from python_ingest.signals.store import LoadOutcome, write_load
-from python_ingest.validation import parse_date, parse_tickers
+from python_ingest.validation import parse_date, parse_max_file_mb, parse_tickers
 from python_ingest.warehouse import ensure_tables
 from warehouse_core import UserError
+from warehouse_core.cli import user_errors
 from warehouse_core.paths import warehouse_path
 from warehouse_core.project import parse_vars_option, project_vars
-from warehouse_core.warehouse import connect
+from warehouse_core.warehouse import open_warehouse
 
 log = logging.getLogger("python_ingest.signals")
 NAME_PATTERN = re.compile(r"^[a-z0-9_.-]{1,40}$")
@@ -52,20 +55,19 @@ def parse_name(raw: str) -> str:
     return raw
 
 
-def build_scope(vars_text: str | None) -> BuildScope:
-    settings = project_vars(parse_vars_option(vars_text))
+def build_scope(settings: dict[str, Any]) -> BuildScope:
     return BuildScope(
         parse_tickers(settings["tickers"]), parse_date(settings["start"], "start"), parse_date(settings["end"], "end")
     )
 
 
 def load_signals(
-    path: Path, name: str, warehouse_file: Path, scope: BuildScope
-) -> tuple[LoadOutcome, list[SignalRow], list[str]]:
+    path: Path, name: str, warehouse_file: Path, scope: BuildScope, max_mb: int
+) -> tuple[LoadOutcome, CheckedSignals, list[str]]:
     """Read and check the whole file, then (only then) open the warehouse and write the load."""
-    signals_file = read_signals_file(path)
+    signals_file = read_signals_file(path, max_mb)
     rows = check_signals(signals_file)
-    with connect(warehouse_file) as con:
+    with open_warehouse(warehouse_file) as con:
         ensure_tables(con)
         outcome = write_load(con, name, signals_file, str(path.resolve()), rows)
         warnings = coverage_warnings(con, f"external:{name}", rows, scope)
@@ -73,28 +75,32 @@ def load_signals(
         "external:%s: %d signal(s), %d ticker(s), %s..%s, from %s (sha256 %s)",
         name,
         len(rows),
-        len({row.ticker for row in rows}),
-        min(row.signal_date for row in rows),
-        max(row.signal_date for row in rows),
+        len(rows.tickers),
+        rows.first_date(),
+        rows.last_date(),
         signals_file.display,
         signals_file.sha256[:12],
     )
     return outcome, rows, warnings
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
         name = parse_name(args.name)
-        scope = build_scope(args.vars)
-        outcome, rows, warnings = load_signals(args.file, name, args.warehouse or warehouse_path(), scope)
+        settings = project_vars(parse_vars_option(args.vars))
+        outcome, rows, warnings = load_signals(
+            args.file,
+            name,
+            args.warehouse or warehouse_path(),
+            build_scope(settings),
+            parse_max_file_mb(settings["ingest_max_file_mb"]),
+        )
     except SignalsRefused as refused:
         for line in refused.lines:
             log.error("error: %s", line)
-        return 2
-    except UserError as exc:
-        log.error("error: %s", exc)
         return 2
     if outcome.status == "unchanged":
         log.info(

@@ -8,13 +8,12 @@ that fixes it.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 
-from python_ingest.signals.checks import SignalRow
+from python_ingest.signals.rows import CheckedSignals
 
 
 @dataclass(frozen=True)
@@ -33,15 +32,15 @@ def _priced_tickers(con: duckdb.DuckDBPyConnection, tickers: list[str]) -> set[s
 
 
 def coverage_warnings(
-    con: duckdb.DuckDBPyConnection, strategy: str, rows: list[SignalRow], scope: BuildScope
+    con: duckdb.DuckDBPyConnection, strategy: str, rows: CheckedSignals, scope: BuildScope
 ) -> list[str]:
     """One line per problem: tickers without prices, tickers outside the build, signals after its end."""
-    tickers = sorted({row.ticker for row in rows})
-    per_ticker = Counter(row.ticker for row in rows)
+    per_ticker = rows.ticker_counts()
+    tickers = sorted(per_ticker)
     warnings = []
     unpriced = [t for t in tickers if t not in _priced_tickers(con, tickers)]
     if unpriced:
-        first = min(row.signal_date for row in rows if row.ticker in unpriced)
+        first = rows.first_date(set(unpriced))
         warnings.append(
             f"{strategy}: no prices in the warehouse for {', '.join(unpriced)} "
             f"({sum(per_ticker[t] for t in unpriced)} signal(s) kept, not backtested until prices exist): "
@@ -55,11 +54,11 @@ def coverage_warnings(
             f"their {sum(per_ticker[t] for t in outside)} signal(s) are kept in raw and staging but not backtested; "
             f"build with them: python -m pipeline --tickers {wanted} (or dbt build --vars '{{tickers: [{wanted}]}}')"
         )
-    late = [row for row in rows if row.signal_date > scope.end]
+    late, latest = rows.dates_after(scope.end)
     if late:
         warnings.append(
-            f"{strategy}: {len(late)} signal(s) dated after the build window's end {scope.end} (var end; "
-            f"latest {max(row.signal_date for row in late)}) act after the data ends and stay pending: "
+            f"{strategy}: {late} signal(s) dated after the build window's end {scope.end} (var end; "
+            f"latest {latest}) act after the data ends and stay pending: "
             "build with a later --end (and prices up to it)"
         )
     return warnings

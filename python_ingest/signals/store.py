@@ -9,14 +9,14 @@ rewrites nothing: the load is still logged, with status 'unchanged', and raw.sig
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
-import pandas as pd
 
-from python_ingest.signals.checks import SignalRow
 from python_ingest.signals.reader import SignalsFile
+from python_ingest.signals.rows import CheckedSignals
+from warehouse_core.warehouse import transaction
 
 SIGNAL_COLUMNS = [
     "load_id",
@@ -57,22 +57,30 @@ def current_sha256(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return row[0] if row else None
 
 
-def insert_signals(con: duckdb.DuckDBPyConnection, load_id: str, name: str, rows: list[SignalRow]) -> None:
-    frame = pd.DataFrame([asdict(row) for row in rows]).assign(load_id=load_id, name=name)
-    con.register("incoming_signals", frame[SIGNAL_COLUMNS])
+def insert_signals(con: duckdb.DuckDBPyConnection, load_id: str, name: str, rows: CheckedSignals) -> None:
+    """Append ``rows`` to raw.signals as one Arrow table (columns, not row objects)."""
+    con.register("incoming_signals", rows.to_arrow())
     try:
-        con.execute(f"insert into raw.signals ({', '.join(SIGNAL_COLUMNS)}) select * from incoming_signals")
+        con.execute(
+            f"""
+            insert into raw.signals ({", ".join(SIGNAL_COLUMNS)})
+            select
+                $load_id, $name, source_row, coalesce(source_location, 'line ' || source_row), ticker, signal_date,
+                coalesce(date_as_written, strftime(signal_date, '%Y-%m-%d')), action, confidence, model, rationale
+            from incoming_signals
+            """,
+            {"load_id": load_id, "name": name},
+        )
     finally:
         con.unregister("incoming_signals")
 
 
 def write_load(
-    con: duckdb.DuckDBPyConnection, name: str, signals_file: SignalsFile, file_name: str, rows: list[SignalRow]
+    con: duckdb.DuckDBPyConnection, name: str, signals_file: SignalsFile, file_name: str, rows: CheckedSignals
 ) -> LoadOutcome:
     """Replace ``name``'s signals with ``rows`` (unless identical) and log the load, atomically."""
     load_id = uuid.uuid4().hex[:12]
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         replaced = con.execute("select count(*) from raw.signals where name = ?", [name]).fetchone()[0]
         status = "unchanged" if current_sha256(con, name) == signals_file.sha256 else "loaded"
         if status == "loaded":
@@ -92,8 +100,4 @@ def write_load(
                 datetime.now(),
             ],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return LoadOutcome(load_id, status, int(replaced))

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from price_fixtures import query
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from reference_backtest import (
 )
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 TICKERS = ["FLAT", "RISE", "CRASH", "ALT", "WAVE"]
 SETTINGS = Settings(sma_short_window=3, sma_medium_window=5)

@@ -18,7 +18,7 @@ import pytest
 from price_fixtures import query, vars_arg
 from warehouse_helpers import run_cli, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 CUTOFF = date(2008, 6, 30)
 SELECT = ["--select", "+mart_signal_tracking+"]

@@ -28,7 +28,7 @@ from price_fixtures import (
 )
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 TICKERS = ["FLAT", "RISE", "CRASH", "ALT", "WAVE"]
 DATES = business_days(FIXTURE_START, N_PRICES)

@@ -12,7 +12,7 @@ import pytest
 from price_fixtures import fixture_prices, fixture_vars, query, vars_arg, write_prices
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 TICKERS = ["WAVE", "ALT"]
 SELECT = ["--select", "+snap_signal_validation"]

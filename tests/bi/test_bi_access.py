@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import yaml
 from warehouse_helpers import PROJECT_DIR, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 READ_ONLY_CLIENT = textwrap.dedent(
     """

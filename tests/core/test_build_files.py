@@ -24,7 +24,7 @@ from warehouse_helpers import BIN_DIR, PROJECT_DIR, run_cli, run_dbt
 
 from warehouse_core.paths import llm_cache_path, warehouse_dir, warehouse_path
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 TWO_DECISIONS = json.dumps({"llm_start": "2013-02-01", "llm_end": "2013-02-28", "llm_max_decisions": 2})
 # 14 calls after the 2 cached: longer than the 5 s after which the stage logs its first progress line
@@ -104,7 +104,6 @@ def test_a_build_killed_during_the_llm_stage_keeps_every_answer_written(
     command = [str(BIN_DIR / "dbt"), "run", *selection]
     command += ["--target-path", f"{relative}/target", "--log-path", f"{relative}/logs"]
     env = {**os.environ, "WAREHOUSE_DIR": relative, "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"}
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     build = subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -142,3 +144,30 @@ def test_only_warehouse_core_reads_ollama_host() -> None:
         if "OLLAMA_HOST" in _string_constants(path)
     ]
     assert readers == ["warehouse_core/ollama_host.py"]
+
+
+PARENT = """
+import subprocess, sys, time
+from warehouse_core.children import die_with_parent
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=die_with_parent())
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_child_started_with_die_with_parent_ends_when_its_parent_is_killed() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: the parent runs no clean-up of its own
+    parent.wait()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return  # dead, waiting for its new parent to reap it
+        time.sleep(0.1)
+    os.kill(child, 9)
+    raise AssertionError("the child outlived its parent")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from warehouse_helpers import PROJECT_DIR, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 PACKAGE = "signal_warehouse"
 

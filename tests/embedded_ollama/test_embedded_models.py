@@ -103,6 +103,7 @@ def _served_after_fallback(models_dir: Path) -> tuple[list[str], str]:
     return listed, log
 
 
+@pytest.mark.model
 def test_failed_conversion_serves_the_packaged_q4_1_file_after_one_warning(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the models folder should be")
@@ -112,6 +113,7 @@ def test_failed_conversion_serves_the_packaged_q4_1_file_after_one_warning(tmp_p
     assert len(warnings) == 1 and f"serving the packaged {SMOLLM2_Q4_1.name}" in warnings[0]
 
 
+@pytest.mark.model
 def test_tampered_q8_0_file_is_refused_and_the_q4_1_file_served(tmp_path: Path, embedded_models_dir: Path) -> None:
     shutil.copyfile(SMOLLM2_Q8_0.path(embedded_models_dir), SMOLLM2_Q8_0.path(tmp_path))
     _flip_one_byte(SMOLLM2_Q8_0.path(tmp_path), 5_000_000)

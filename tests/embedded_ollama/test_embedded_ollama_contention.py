@@ -43,7 +43,7 @@ def calls_per_second(client: ollama.Client, calls: int, in_flight: int) -> float
     return calls / (time.perf_counter() - started)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_throughput_beside_a_busy_loop_stays_a_fair_share_of_idle(
     embedded_ollama_client: ollama.Client, embedded_server_copies: int
 ) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import socket
 
 import httpx
+import pytest
 
 from embedded_ollama import ensure_ollama
+
+pytestmark = pytest.mark.model
 
 
 def test_ensure_ollama_starts_then_reuses_then_stops() -> None:

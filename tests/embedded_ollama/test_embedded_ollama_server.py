@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedHandle, ensure_ollama
 from embedded_ollama.catalog import CATALOG, QWEN25_CODER_1_5B, SMOLLM2_Q4_1, SMOLLM2_Q8_0
 from embedded_ollama.model import sha256_file
 from embedded_ollama.protocol import OLLAMA_API_VERSION
+
+pytestmark = pytest.mark.model
 
 MESSAGES = [
     {"role": "system", "content": "You are a cautious trading assistant. Answer only with JSON."},
@@ -37,11 +38,32 @@ def test_root_says_ollama_is_running(embedded_ollama_server: EmbeddedHandle) -> 
     assert httpx.head(embedded_ollama_server.host + "/").status_code == 200
 
 
-def test_version(embedded_ollama_server: EmbeddedHandle) -> None:
-    """The server claims the Ollama API version it implements, as MAJOR.MINOR.PATCH like Ollama's own."""
+# Every route of Ollama 0.10.0 (its server/routes.go), and what this server does with it
+OLLAMA_0_10_ROUTES = [
+    *[(method, path, 200) for method in ("GET", "HEAD") for path in ("/", "/api/version", "/api/tags")],
+    ("GET", "/api/ps", 200),
+    *[("POST", path, 200) for path in ("/api/show", "/api/pull", "/api/chat", "/api/generate")],
+    *[("POST", path, 200) for path in ("/v1/chat/completions", "/v1/completions")],
+    ("GET", "/v1/models", 200),
+    ("GET", f"/v1/models/{EMBEDDED_MODEL_NAME}", 200),
+    *[("POST", path, 501) for path in ("/api/embed", "/api/embeddings", "/v1/embeddings")],
+    *[("POST", path, 501) for path in ("/api/create", "/api/copy", "/api/push", "/api/blobs/sha256:00")],
+    ("DELETE", "/api/delete", 501),
+    ("HEAD", "/api/blobs/sha256:00", 501),
+]
+
+
+def test_version_is_one_whose_every_route_is_answered(embedded_ollama_server: EmbeddedHandle) -> None:
+    """The version claimed (0.12.0 promised routes answered 404) is one whose every route is served, or
+    refused with a 501 naming what to use instead (embeddings, model management)."""
     answer = httpx.get(embedded_ollama_server.host + "/api/version").json()
-    assert answer == {"version": OLLAMA_API_VERSION}
-    assert re.fullmatch(r"\d+\.\d+\.\d+", answer["version"]), answer
+    assert answer == {"version": OLLAMA_API_VERSION} and OLLAMA_API_VERSION == "0.10.0"
+    for method, path, status in OLLAMA_0_10_ROUTES:
+        body = None if method in ("GET", "HEAD") else {"model": EMBEDDED_MODEL_NAME}
+        got = httpx.request(method, embedded_ollama_server.host + path, json=body)
+        assert got.status_code == status, (method, path, got.status_code, got.text)
+        if status == 501 and method != "HEAD":
+            assert "use" in got.text, got.text
 
 
 def test_list_reports_every_installed_model_and_its_file_digest(

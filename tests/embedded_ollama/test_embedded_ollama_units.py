@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
 
 import pytest
 
-from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama
-from embedded_ollama.__main__ import build_parser, resolve_num_parallel
+from embedded_ollama import EMBEDDED_MODEL_NAME, EmbeddedOllamaError, ensure_ollama, openai_compat
+from embedded_ollama.__main__ import build_parser, resolve_keep_alive, resolve_num_parallel
 from embedded_ollama.catalog import SMOLLM2_Q4_1, default_models_dir, find_model
+from embedded_ollama.doors import DoorPolicy
 from embedded_ollama.gguf_meta import read_gguf_metadata
 from embedded_ollama.launcher import start_embedded_server
 from embedded_ollama.netutil import free_loopback_port, is_loopback_host
@@ -24,6 +26,8 @@ from embedded_ollama.protocol import (
     format_schema,
     generate_request,
     guided_schema,
+    keep_alive_seconds,
+    parse_duration,
     sampling_fields,
     schema_violation,
 )
@@ -195,3 +199,111 @@ def test_gguf_metadata() -> None:
     assert meta.kv["tokenizer.ggml.tokens"] == []  # long arrays are elided
     assert "<|im_start|>" in meta.kv["tokenizer.chat_template"]
     assert 130_000_000 < meta.parameter_count < 140_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5m", 300.0), ("1h30m", 5400.0), ("300ms", 0.3), ("0", 0.0), ("10", 10.0), ("-1", math.inf), ("-1s", math.inf)],
+)
+def test_durations_are_read_as_ollama_reads_them(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5x", "1_0", "1e400", "٣m", "5m3"])
+def test_a_bad_duration_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+def test_keep_alive_values() -> None:
+    assert keep_alive_seconds(None) is None and keep_alive_seconds(0) == 0 and keep_alive_seconds(-3) == math.inf
+    assert keep_alive_seconds("2m") == 120
+    with pytest.raises(ApiError) as bad:
+        keep_alive_seconds("soon")
+    assert bad.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        ("http://localhost:5173", "127.0.0.1:11434", True),
+        ("https://127.0.0.1", "127.0.0.1:11434", True),
+        ("vscode-webview://x", "127.0.0.1:11434", True),
+        ("http://evil.example", "127.0.0.1:11434", False),
+        ("http://localhost.evil.example", "127.0.0.1:11434", False),
+        ("null", "127.0.0.1:11434", False),
+        ("http://127.0.0.1:11434", "127.0.0.1:11434", True),  # same origin
+    ],
+)
+def test_origins_follow_ollama_defaults(origin: str, host: str, allowed: bool) -> None:
+    assert DoorPolicy().origin_allowed(origin, host) is allowed
+
+
+def test_ollama_origins_adds_origins_with_wildcards() -> None:
+    policy = DoorPolicy.from_environment({"OLLAMA_ORIGINS": "https://app.example, chrome-extension://*"})
+    assert policy.origin_allowed("https://app.example", "127.0.0.1:1")
+    assert policy.origin_allowed("chrome-extension://abcdef", "127.0.0.1:1")
+    assert not policy.origin_allowed("https://other.example", "127.0.0.1:1")
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1:11434", True),
+        ("localhost", True),
+        ("[::1]:11434", True),
+        ("192.168.1.20:11434", True),
+        ("web.localhost", True),
+        ("printer.local", True),
+        ("", True),
+        ("evil.example:11434", False),
+        ("8.8.8.8", False),
+        ("localhost.evil.example", False),
+    ],
+)
+def test_hosts_follow_ollama_allowed_hosts(host: str, allowed: bool) -> None:
+    assert DoorPolicy(hostname="this-machine").host_allowed(host) is allowed
+
+
+def test_openai_requests_become_ollama_requests() -> None:
+    chat, usage = openai_compat.chat_request(
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+            "max_tokens": 9,
+            "stop": "###",
+            "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object"}}},
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+    )
+    assert usage and chat.stream and chat.format == {"type": "object"}
+    assert chat.options is not None
+    assert (chat.options.temperature, chat.options.top_p, chat.options.num_predict) == (1.0, 1.0, 9)
+    assert chat.options.stop == ["###"] and [m.content for m in chat.messages] == ["hi"]
+    plain, usage = openai_compat.chat_request(
+        {"model": "m", "messages": [], "response_format": {"type": "json_object"}}
+    )
+    assert plain.format == "json" and not usage and plain.stream is False
+    with pytest.raises(ApiError):
+        openai_compat.chat_request({"model": "m", "messages": [], "n": 2})
+    with pytest.raises(ApiError):
+        openai_compat.chat_request({"model": "m", "messages": [], "response_format": {"type": "json_schema"}})
+
+
+def test_the_longest_token_bounds_what_a_context_can_hold() -> None:
+    meta = read_gguf_metadata(SMOLLM2_Q4_1.path(default_models_dir()))
+    assert meta.kv["tokenizer.ggml.model"] == "gpt2"
+    assert meta.longest_token_bytes == 81  # "\n" and 80 spaces, stored as 162 bytes of GPT-2 byte characters
+
+
+def test_keep_alive_follows_the_flag_then_ollama_keep_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = build_parser()
+    monkeypatch.delenv("OLLAMA_KEEP_ALIVE", raising=False)
+    assert resolve_keep_alive(parser.parse_args([]), parser) == 300
+    monkeypatch.setenv("OLLAMA_KEEP_ALIVE", "-1")
+    assert resolve_keep_alive(parser.parse_args([]), parser) == math.inf
+    assert resolve_keep_alive(parser.parse_args(["--keep-alive", "30s"]), parser) == 30
+    monkeypatch.setenv("OLLAMA_KEEP_ALIVE", "soon")
+    with pytest.raises(SystemExit):
+        resolve_keep_alive(parser.parse_args([]), parser)

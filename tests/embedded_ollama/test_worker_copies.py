@@ -18,6 +18,8 @@ from embedded_ollama.catalog import SMOLLM2_Q8_0
 from embedded_ollama.model import Engine, EngineConfig
 from embedded_ollama.worker import worker_pids
 
+pytestmark = pytest.mark.model
+
 REQUEST = {
     "messages": [{"role": "user", "content": "Name one colour."}],
     "max_tokens": 12,

@@ -12,6 +12,7 @@ from pathlib import Path
 import great_expectations
 import pytest
 from browser_helpers import dump_dom, ink, read_png, screenshot
+from prerequisites import missing
 from warehouse_helpers import run_cli
 
 from expectations.offline_docs import (
@@ -92,7 +93,9 @@ def test_an_asset_that_does_not_match_the_page_integrity_is_refused(tmp_path: Pa
 @pytest.fixture(scope="module")
 def offline_docs(built_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: Data Docs keep their CDN links, offline rendering NOT TESTED")
+        missing(
+            "npm is not installed, so the Data Docs keep their CDN links and offline rendering is not tested (apt-get install npm, then bin/setup)"
+        )
     if not all(is_cached(p, default_cache_dir()) for p in load_manifest().packages):
         pytest.fail(f"the Data Docs assets are not in {default_cache_dir()}: run bin/setup (it needs npm)")
     docs = tmp_path_factory.mktemp("offline") / "docs"
@@ -104,7 +107,8 @@ def _pages(docs: Path) -> list[Path]:
     return [docs / "index.html", next((docs / "validations").rglob("*backtest_summary*.html"))]
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_data_docs_load_nothing_from_the_network(offline_docs: Path) -> None:
     for page in offline_docs.rglob("*.html"):
         assert not LOADED_URL.findall(page.read_text(encoding="utf-8")), page
@@ -123,13 +127,15 @@ def assert_renders(page: Path, profile: Path) -> None:
     assert top.share > 0.05 and top.colours > 300, f"{page.name} looks blank: {top}"
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_data_docs_render_offline_in_chromium(chromium: str, offline_docs: Path, tmp_path: Path) -> None:
     for page in _pages(offline_docs):
         assert_renders(page, tmp_path / "profile")
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_the_check_fails_on_docs_without_their_assets(chromium: str, offline_docs: Path, tmp_path: Path) -> None:
     """Docs whose scripts do not load (as GX writes them, offline) show no table rows: the check sees it."""
     broken = tmp_path / "docs"

@@ -15,7 +15,7 @@ from warehouse_helpers import PROJECT_DIR, run_cli
 
 from expectations.suites import load_suites
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 CONTRACT_RELATIONS = {
     "raw.prices",
@@ -58,7 +58,10 @@ def _broken_copy(built: Path, target: Path, *statements: str) -> Path:
 
 
 def test_every_suite_file_is_a_gx_suite_and_uses_only_dbt_vars() -> None:
-    project_vars = set(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]) | {"tickers_in_scope"}
+    project_vars = set(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]) | {
+        "tickers_in_scope",
+        "scorecard_columns",
+    }
     specs = load_suites()
     assert {spec.layer for spec in specs} == {"raw", "clean", "features", "llm", "backtest", "signals"}
     assert {spec.relation for spec in specs} >= CONTRACT_RELATIONS
@@ -179,8 +182,9 @@ def _scorecard_failures(built_warehouse: Path, target: Path, *statements: str) -
 
 def test_the_scorecard_suite_catches_a_broken_scorecard(built_warehouse: Path, tmp_path: Path) -> None:
     """A duplicated strategy, a p-value or hit rate above 1 and a verdict outside its set fail the suite; so do
-    verdicts that contradict their thresholds in dbt vars: an 'edge' whose tests did not pass, and a
-    judged strategy with fewer decided signals than scorecard_min_signals."""
+    verdicts that contradict their rule in dbt vars: an 'edge' whose adjusted random-timing p-value and
+    portfolio p-value do not pass, and a judged strategy with fewer decided signals or trades than its
+    minimums."""
     malformed = _scorecard_failures(
         built_warehouse,
         tmp_path / "malformed",
@@ -199,7 +203,15 @@ def test_the_scorecard_suite_catches_a_broken_scorecard(built_warehouse: Path, t
         (malformed, "[spa_p_value] expected {'min_value': 0.0, 'max_value': 1.0}"),
         (malformed, "expect_column_values_to_be_in_set [verdict]"),
         (malformed, "[hit_rate] expected {'min_value': 0.0, 'max_value': 1.0}"),
-        (contradicting, "[hit_rate_p_value] expected {'max_value': 0.05, 'strict_max': True}; where verdict == 'edge'"),
+        (
+            contradicting,
+            "[signal_timing_adjusted_p_value] expected {'max_value': 0.05, 'strict_max': True}; where verdict == 'edge'",
+        ),
+        (
+            contradicting,
+            "[portfolio_timing_p_value] expected {'max_value': 0.5, 'strict_max': True}; where verdict == 'edge'",
+        ),
         (contradicting, "[signals] expected {'min_value': 30.0}; where verdict != 'insufficient_data'"),
+        (contradicting, "[trades] expected {'min_value': 10.0}; where verdict != 'insufficient_data'"),
     ]:
         assert any(expected in line for line in failures), f"{expected} not among:\n" + "\n".join(failures)

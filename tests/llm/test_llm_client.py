@@ -70,6 +70,7 @@ def settings(tmp_path: Path, **overrides: Any) -> LlmSettings:
         "models": ["fake:1b"],
         "model": None,
         "blind": False,
+        "memorization_check": False,
         "concurrency": 2,
         "timeouts": {"analysis": 5, "signal": 5, "risk": 5},
         "max_retries": 2,

@@ -26,7 +26,7 @@ from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis
 from warehouse_core.project import project_vars
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 
 MODEL = project_vars()["llm_models"][0]
 SPEC = StageSpec("llm_market_analysis", "analysis", MarketAnalysis)

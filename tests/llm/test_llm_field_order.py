@@ -60,7 +60,7 @@ def test_schema_and_prompt_list_the_fields_in_the_measured_order(
     assert _prompt_field_order(prompt, fields) == fields  # the prompt lists the fields in schema order
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_real_reply_writes_its_fields_in_schema_order(ollama_host: str) -> None:
     client = ollama.Client(host=ollama_host)
     for model, messages, context in [

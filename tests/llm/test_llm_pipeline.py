@@ -31,7 +31,7 @@ from llm_client.runner import StageRequest, StageSpec, run_stage
 from llm_client.schemas import MarketAnalysis, RiskAssessment, TradingSignal
 from warehouse_core.project import project_vars
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 STAGES = ("llm_market_analysis", "llm_signal_generation", "llm_risk_assessment")
 SMALL_WINDOW = {"llm_start": "2013-02-01", "llm_end": "2013-02-28", "llm_max_decisions": 4}

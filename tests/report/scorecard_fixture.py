@@ -11,43 +11,12 @@ from pathlib import Path
 
 import duckdb
 
-REQUIRED_COLUMNS = {
-    "strategy": "varchar",
-    "model": "varchar",
-    "signals": "integer",
-    "hits": "integer",
-    "hit_rate": "double",
-    "base_hit_rate": "double",
-    "hit_rate_p_value": "double",
-    "brier_score": "double",
-    "sharpe_ratio": "double",
-    "probabilistic_sharpe": "double",
-    "deflated_sharpe": "double",
-    "alpha": "double",
-    "alpha_ci_low": "double",
-    "alpha_ci_high": "double",
-    "spa_p_value": "double",
-    "verdict": "varchar",
-}
-EXTRA_COLUMNS = {
-    "verdict_reason": "varchar",
-    "spa_family_p_value": "double",
-    "decisions": "integer",
-    "ok_count": "integer",
-    "invalid_output_count": "integer",
-    "timeout_count": "integer",
-    "llm_unavailable_count": "integer",
-    "latency_p50_ms": "double",
-    "latency_p95_ms": "double",
-    "completion_tokens_per_second": "double",
-    "buy_share": "double",
-    "sell_share": "double",
-    "hold_share": "double",
-    "mean_confidence": "double",
-    "matched_base_hit_rate": "double",
-    "matched_hit_rate_p_value": "double",
-    "spa_family_days": "integer",  # a column the report does not show: kept in the JSON as is
-}
+from report.data import REQUIRED_SCORECARD_COLUMNS
+from signal_stats.columns import COLUMNS, SQL_TYPES
+
+# the columns come from the scorecard's one column list; the figures below are this fixture's own
+REQUIRED_COLUMNS = {name: SQL_TYPES[COLUMNS[name]] for name in REQUIRED_SCORECARD_COLUMNS}
+ALL_COLUMNS = {name: SQL_TYPES[dtype] for name, dtype in COLUMNS.items()}
 VERDICTS = ("no_edge", "insufficient_data", "edge")
 
 
@@ -90,6 +59,12 @@ def scorecard_rows(strategies: list[str]) -> list[dict[str, object]]:
                 "mean_confidence": 0.77 if llm else 1.0,
                 "matched_base_hit_rate": 0.5,
                 "matched_hit_rate_p_value": 0.42,
+                "random_timing_hit_rate": 0.497 + 0.001 * i,
+                "signal_timing_p_value": 0.0005 if i == 2 else 0.41 - 0.03 * i,
+                "signal_timing_adjusted_p_value": 0.0012 if i == 2 else 0.62 - 0.03 * i,
+                "minimum_detectable_effect": 0.071 + 0.001 * i,
+                "portfolio_timing_p_value": 0.21 + 0.01 * i,
+                "random_timing_family_size": len(strategies),
                 "spa_family_days": 200,
             }
         )
@@ -99,13 +74,13 @@ def scorecard_rows(strategies: list[str]) -> list[dict[str, object]]:
 def add_scorecard(warehouse_file: Path, extras: bool = True) -> list[dict[str, object]]:
     """Create mart_strategy_scorecard in ``warehouse_file`` (replacing one that is there); returns its rows.
     ``extras=False`` writes only the issue's required columns, as an early scorecard might."""
-    columns = {**REQUIRED_COLUMNS, **(EXTRA_COLUMNS if extras else {})}
+    columns = ALL_COLUMNS if extras else REQUIRED_COLUMNS
     con = duckdb.connect(str(warehouse_file))
     try:
         strategies = [
             r[0] for r in con.execute("select distinct strategy from mart_backtest_summary order by 1").fetchall()
         ]
-        rows = [{k: v for k, v in row.items() if k in columns} for row in scorecard_rows(strategies)]
+        rows = [{c: row.get(c) for c in columns} for row in scorecard_rows(strategies)]
         con.execute("drop table if exists mart_strategy_scorecard")
         con.execute(f"create table mart_strategy_scorecard ({', '.join(f'{c} {t}' for c, t in columns.items())})")
         con.executemany(

@@ -14,7 +14,7 @@ from warehouse_helpers import run_cli
 
 from report.charts import strategy_colors
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 VERDICT_COLOURS = {"edge": "#1e8e3e", "no_edge": "#c5221f", "insufficient_data": "#8a8f98"}
 # Pixels of one colour (within 12 per channel) that prove it is drawn. A strategy's PORTFOLIO lines in
 # the overview charts cover thousands (3,600-9,000 on the sample); its legend keys, swatch and the

@@ -14,7 +14,7 @@ from warehouse_helpers import run_cli
 
 from warehouse_core.project import project_vars
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 
 
 def marts_rows(warehouse_dir: Path, sql: str) -> list[tuple]:

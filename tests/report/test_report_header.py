@@ -23,7 +23,8 @@ def query(warehouse_dir: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_header_states_capital_window_and_cash_share(marts_only: Path) -> None:
     report = json.loads(run_cli(["report", "--format", "json"], marts_only).stdout)
     header = report["header"]
@@ -56,7 +57,8 @@ def test_header_states_capital_window_and_cash_share(marts_only: Path) -> None:
     assert f"capped at {cap:.0%}" in text and f"fewer than {math.ceil(1 / cap)} tickers" in text and "diluted" in text
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_cap_given_with_vars_is_used_and_named(marts_only: Path) -> None:
     text = run_cli(["report", "--vars", "{max_position_size: 0.5}"], marts_only).stdout
     assert "50% of the portfolio per ticker" in text and "fewer than 2 tickers" in text
@@ -65,7 +67,8 @@ def test_cap_given_with_vars_is_used_and_named(marts_only: Path) -> None:
     assert bad.returncode == 2 and "--vars must be a YAML/JSON mapping" in bad.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.warehouse
+@pytest.mark.model
 def test_every_row_without_trades_is_marked_and_no_other(marts_only: Path, tmp_path: Path) -> None:
     text = run_cli(["report"], marts_only).stdout
     page_file = tmp_path / "r.html"

@@ -16,7 +16,7 @@ from warehouse_helpers import run_cli
 
 from report.warehouse import SCORECARD
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 MISSING = "no scorecard: run dbt build"
 
 
@@ -49,13 +49,13 @@ def test_one_verdict_line_per_strategy_with_its_p_values(with_scorecard: tuple[P
         line = verdict_line(text, row["strategy"])
         assert line.split()[1] == row["verdict"]
         assert (
-            f"hit {row['hit_rate'] * 100:.1f}% vs base {row['base_hit_rate'] * 100:.1f}% ({expected_p(row['hit_rate_p_value'])})"
-            in line
-        )
+            f"hit {row['hit_rate'] * 100:.1f}% vs {row['random_timing_hit_rate'] * 100:.1f}% at random times, "
+            f"adj {expected_p(row['signal_timing_adjusted_p_value'])} (raw {expected_p(row['signal_timing_p_value'])}, "
+            f"{row['random_timing_family_size']} tried), MDE {row['minimum_detectable_effect'] * 100:.1f} pts"
+        ) in line, line
+        assert f"portfolio {expected_p(row['portfolio_timing_p_value'])}" in line
         assert f"SPA {expected_p(row['spa_p_value'])}" in line and f"PSR {row['probabilistic_sharpe']:.2f}" in line
-        assert (
-            f"own mix {row['matched_base_hit_rate'] * 100:.1f}% ({expected_p(row['matched_hit_rate_p_value'])})" in line
-        )
+        assert line.index("adj p") < line.index("SPA"), "the verdict's figures lead, the descriptive ones follow"
         assert f"n={row['signals']}" in line and row["verdict_reason"] in line
     assert any("p<0.001" in verdict_line(text, row["strategy"]) for row in rows)
     llm = [row["strategy"] for row in rows if row["decisions"] is not None]
@@ -84,7 +84,11 @@ def test_html_scorecard_colours_each_verdict(with_scorecard: tuple[Path, list[di
         cells = table[table.index(f"</i> {row['strategy']}</td>") :].split("</tr>")[0]
         assert f'class="verdict {row["verdict"]}"' in cells
         assert expected_p(row["spa_p_value"]).removeprefix("p=") in cells
-    assert 'class="sig">p&lt;0.001' in table  # significant p-values stand out
+        assert f"{row['minimum_detectable_effect'] * 100:.1f} pts" in cells
+        adjusted = expected_p(row["signal_timing_adjusted_p_value"]).removeprefix("p=").replace("<", "&lt;")
+        assert cells.index(adjusted) < cells.index(expected_p(row["spa_p_value"]).removeprefix("p="))
+    assert 'class="sig">0.001<' in table  # an adjusted p-value that passes stands out
+    assert "Smallest detectable edge" in table
     assert ".edge{background:#1e8e3e}" in page and ".no_edge{background:#c5221f}" in page
 
 
@@ -96,7 +100,7 @@ def test_a_scorecard_with_only_the_required_columns_renders(marts_only: Path, tm
     text = run_cli(["report"], folder).stdout
     for row in rows:
         line = verdict_line(text, row["strategy"])
-        assert line.split()[1] == row["verdict"] and "own mix" not in line
+        assert line.split()[1] == row["verdict"] and "random timing n/a" in line
     assert "LLM OUTPUT HEALTH" not in text
 
 

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import reference_random_timing as timing
 from arch.bootstrap import SPA, StationaryBootstrap
 from reference_stats import arch_spa, hand_psr, hand_sr0
 from scipy.stats import binomtest, poisson_binom
@@ -31,6 +32,12 @@ def read_tables(warehouse_dir: Path) -> dict[str, pd.DataFrame]:
             ).df(),
             "summary": con.sql("select * from mart_backtest_summary where ticker = 'PORTFOLIO'").df(),
             "llm": con.sql("select * from llm_signal_generation").df(),
+            "prices": con.sql("select ticker, date, adj_close from fct_prices_daily").df(),
+            "positions": con.sql(
+                "select strategy, ticker, date, exposure, buy_hold_return from fct_backtest_daily "
+                "where ticker <> 'PORTFOLIO'"
+            ).df(),
+            "caps": con.sql("select strategy, date, position_cap from int_backtest_portfolio_daily").df(),
         }
     finally:
         con.close()
@@ -117,7 +124,8 @@ def expected_family_p_value(daily: pd.DataFrame, v: dict) -> tuple[float | None,
     if len(wide) < v["min_trading_days"] or wide.shape[1] == 0:
         return None, None
     block, reps, seed = v["scorecard_bootstrap_block_size"], v["scorecard_bootstrap_reps"], v["scorecard_seed"]
-    test = SPA(np.zeros(len(wide)), -wide.to_numpy(), block_size=block, reps=reps, seed=seed)
+    studentised = wide / wide.std(ddof=1)  # arch's SPA does not studentise: the scorecard does it first
+    test = SPA(np.zeros(len(wide)), -studentised.to_numpy(), block_size=block, reps=reps, seed=seed)
     test.compute()
     return float(test.pvalues["consistent"]), len(wide)
 
@@ -140,16 +148,76 @@ def expected_health(llm: pd.DataFrame, model: str | None) -> dict:
     return expected
 
 
-def expected_verdict(row: dict, v: dict) -> str:
+def too_little(row: dict, v: dict) -> bool:
+    """The documented minimums of a verdict (insufficient_data when one is not met)."""
     if row.get("trading_days") is None:
+        return True
+    minimums = {
+        "signals": v["scorecard_min_signals"],
+        "trading_days": v["min_trading_days"],
+        "trades": v["scorecard_min_trades"],
+        "invested_days": v["scorecard_min_invested_days"],
+    }
+    if any(row[column] < minimum for column, minimum in minimums.items()):
+        return True
+    return not row.get("timed_signals") or row.get("portfolio_timing_p_value") is None
+
+
+def expected_verdict(row: dict, v: dict) -> str:
+    if too_little(row, v):
         return "insufficient_data"
-    if row["signals"] < v["scorecard_min_signals"] or row["trading_days"] < v["min_trading_days"]:
-        return "insufficient_data"
-    alpha = v["scorecard_significance"]
-    p_values = [row.get(k) for k in ["hit_rate_p_value", "matched_hit_rate_p_value", "spa_p_value"]]
-    psr = row.get("probabilistic_sharpe")
-    passes = all(p is not None and p < alpha for p in p_values)
-    return "edge" if passes and psr is not None and psr > v["scorecard_min_probabilistic_sharpe"] else "no_edge"
+    edge = (
+        row["signal_timing_adjusted_p_value"] < v["scorecard_significance"]
+        and row["portfolio_timing_p_value"] < v["scorecard_max_portfolio_p_value"]
+    )
+    return "edge" if edge else "no_edge"
+
+
+def add_random_timing(tables: dict[str, pd.DataFrame], expected: dict[str, dict], v: dict) -> None:
+    """The random-timing columns of every row (reference_random_timing), then the family's."""
+    tracking, prices = tables["tracking"], tables["prices"].sort_values(["ticker", "date"])
+    day_of = {(t, d): n for t, rows in prices.groupby("ticker") for n, d in enumerate(rows["date"])}
+    outcomes = timing.outcome_table(prices, v["validation_horizon_days"], v["hold_hit_band"])
+    decided = tracking[tracking["outcome"].isin(["hit", "miss"])]
+    signal_draws, portfolio_draws = {}, {}
+    for strategy, row in expected.items():
+        mine = decided[decided["strategy"] == row["signals_from"]]
+        if len(mine):
+            observed, draws, timed = timing.signal_draws(mine, day_of, outcomes, v)
+            row["timed_signals"] = timed
+            if timed:
+                signal_draws[strategy] = (observed, draws)
+                row["random_timing_hit_rate"] = draws.mean()
+                row["signal_timing_p_value"] = timing.p_upper(observed, draws)
+        days = tables["daily"][tables["daily"]["strategy"] == strategy]
+        if len(days):
+            mean = days["strategy_return"].mean()
+            draws, tested = timing.portfolio_draws(
+                tables["positions"][tables["positions"]["strategy"] == strategy],
+                tables["caps"][tables["caps"]["strategy"] == strategy],
+                mean,
+                v,
+            )
+            row["portfolio_mean_return"] = mean * v["trading_days_per_year"]
+            if tested:
+                portfolio_draws[strategy] = (mean, draws)
+                row["random_timing_mean_return"] = float(np.median(draws)) * v["trading_days_per_year"]
+                row["portfolio_timing_p_value"] = timing.p_upper(mean, draws)
+    judged = [s for s, row in expected.items() if not too_little(row, v)]
+    signal_family = {s: signal_draws[s] for s in judged}
+    adjusted = timing.stepdown(
+        {s: o for s, (o, _) in signal_family.items()}, {s: d for s, (_, d) in signal_family.items()}
+    )
+    portfolio_adjusted = timing.stepdown(
+        {s: portfolio_draws[s][0] for s in judged}, {s: portfolio_draws[s][1] for s in judged}
+    )
+    effects = timing.detectable({s: d for s, (_, d) in signal_family.items()}, v)
+    for strategy in judged:
+        expected[strategy]["signal_timing_adjusted_p_value"] = adjusted[strategy]
+        expected[strategy]["portfolio_timing_adjusted_p_value"] = portfolio_adjusted[strategy]
+        expected[strategy]["minimum_detectable_effect"] = effects.get(strategy)
+    for row in expected.values():
+        row["random_timing_family_size"] = len(judged) or None
 
 
 def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, dict]:
@@ -169,11 +237,19 @@ def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, di
             daily[daily["strategy"] == strategy], summary_rows.iloc[0] if len(summary_rows) else None, v
         )
         row |= expected_health(tables["llm"], model)
+        if summary_rows.empty:
+            row["trades"] = None
+            row["invested_days"] = 0
+        else:
+            days = daily[daily["strategy"] == strategy]
+            row["trades"] = int(summary_rows.iloc[0]["trades"])
+            row["invested_days"] = int((days["exposure"] > 0).sum())
         expected[strategy] = row
     sharpes = [r["daily_sharpe_ratio"] for r in expected.values() if r.get("daily_sharpe_ratio") is not None]
     trials = sum(r["trading_days"] is not None for r in expected.values())
     sr0 = hand_sr0(sharpes, trials) if len(sharpes) >= 2 and trials >= 2 else None
     family, family_days = expected_family_p_value(daily, v)
+    add_random_timing(tables, expected, v)
     for strategy, row in expected.items():
         days = daily[daily["strategy"] == strategy]
         x = days["strategy_return"].to_numpy() - v["risk_free_rate"] / v["trading_days_per_year"]

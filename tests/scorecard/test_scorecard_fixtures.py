@@ -24,10 +24,18 @@ from backtest.price_fixtures import (
 from reference_scorecard import assert_scorecard_matches, read_tables, scorecard_vars
 from warehouse_helpers import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 TICKERS = ["WAVE", "RISE", "CRASH", "ALT"]
-OVERRIDES = {"validation_horizon_days": 1}
+# a 44-day market: outcome blocks of 2 days, decisions that read no history, so random timing can
+# move them; minimums sized to the market
+OVERRIDES = {
+    "validation_horizon_days": 1,
+    "scorecard_random_timing_block_days": 2,
+    "scorecard_decision_lookback_days": 0,
+    "scorecard_min_trades": 1,
+    "scorecard_min_invested_days": 5,
+}
 DATES = business_days(pd.Timestamp("2020-01-06").date(), N_PRICES)
 
 
@@ -82,6 +90,7 @@ def test_a_strategy_that_is_always_right_gets_a_tiny_p_value_and_an_edge(card: p
     row = card.loc["llm:always_right"]
     assert (row["signals"], row["hits"], row["pending_signals"]) == (N_PRICES - 1, N_PRICES - 1, 1)
     assert row["hit_rate_p_value"] < 1e-9 and row["matched_hit_rate_p_value"] < 1e-9
+    assert row["signal_timing_p_value"] < 0.001 and row["random_timing_hit_rate"] < 0.8
     assert row["verdict"] == "edge", row["verdict_reason"]
     assert (row["decisions"], row["ok_count"], row["timeout_count"]) == (N_PRICES + 1, N_PRICES, 1)
 
@@ -90,21 +99,25 @@ def test_always_buy_in_a_rising_market_is_not_skill(card: pd.DataFrame) -> None:
     row = card.loc["llm:always_buy"]
     assert row["hit_rate"] == row["base_hit_rate"] == row["matched_base_hit_rate"]
     assert row["hit_rate"] > 0.95  # RISE always rises, CRASH rises on all days but one
-    assert row["hit_rate_p_value"] >= 0.5
+    assert row["hit_rate_p_value"] >= 0.5 and row["signal_timing_p_value"] > 0.05
+    assert row["portfolio_timing_p_value"] == 1.0, "always long: the same portfolio at any timing"
     assert row["verdict"] == "no_edge"
 
 
 def test_a_constant_return_strategy_gets_a_null_sharpe_not_a_crash(card: pd.DataFrame) -> None:
     row = card.loc["llm:cash_only"]
     assert row[["sharpe_ratio", "daily_sharpe_ratio", "probabilistic_sharpe", "deflated_sharpe"]].isna().all()
-    assert row["verdict"] == "no_edge" and "PSR undefined" in row["verdict_reason"]
+    assert row["verdict"] == "insufficient_data" and "0 trades < 1" in row["verdict_reason"]
 
 
 def test_a_strategy_without_portfolio_rows_has_insufficient_data(card: pd.DataFrame) -> None:
     row = card.loc["llm:bench_only"]
     assert row["signals"] == N_PRICES - 1
     assert row[["trading_days", "sharpe_ratio", "alpha", "alpha_ci_low", "spa_p_value"]].isna().all()
-    assert (row["verdict"], row["verdict_reason"]) == ("insufficient_data", "no backtest portfolio rows")
+    assert (row["verdict"], row["verdict_reason"]) == (
+        "insufficient_data",
+        "too little to judge: no backtest portfolio rows",
+    )
 
 
 def test_a_model_that_never_answered_still_gets_its_row(card: pd.DataFrame) -> None:
@@ -112,7 +125,7 @@ def test_a_model_that_never_answered_still_gets_its_row(card: pd.DataFrame) -> N
     assert (row["model"], row["signals"], row["decisions"], row["llm_unavailable_count"]) == ("gone", 0, 3, 3)
     assert (row["verdict"], row["verdict_reason"]) == (
         "insufficient_data",
-        "0 of 3 LLM decisions ok; no backtest portfolio rows",
+        "too little to judge: 0 of 3 LLM decisions ok; no backtest portfolio rows",
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import duckdb
 import pytest
+from warehouse_helpers import snapshot
 
 from python_ingest.signals import cli as signals_cli
+
+__all__ = ["load", "snapshot", "write"]
 
 
 def load(
@@ -21,16 +23,6 @@ def load(
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     return rc, errors, warnings
-
-
-def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every table of the warehouse file with all its rows, in a stable order."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute("select table_schema, table_name from information_schema.tables order by all").fetchall()
-        return {
-            f"{schema}.{table}": con.execute(f'select * from "{schema}"."{table}" order by all').fetchall()
-            for schema, table in tables
-        }
 
 
 def write(folder: Path, name: str, text: str) -> Path:

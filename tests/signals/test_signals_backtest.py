@@ -15,7 +15,7 @@ from backtest.price_fixtures import business_days, fixture_vars, query, vars_arg
 from signals_helpers import write
 from warehouse_helpers import run_cli, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 N_DAYS = 12
 DAYS = business_days(date(2020, 1, 6), N_DAYS)  # Mon 2020-01-06 .. Tue 2020-01-21

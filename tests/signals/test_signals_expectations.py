@@ -10,8 +10,6 @@ import pytest
 from signals_helpers import write
 from warehouse_helpers import run_cli
 
-pytestmark = pytest.mark.slow
-
 SUITES = ["expectations", "--suites", "raw_signals", "raw_signal_loads", "--no-docs"]
 
 

@@ -5,6 +5,7 @@ backtest are named in a warning with the command that fixes it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from warehouse_helpers import PROJECT_DIR
 
 from python_ingest.signals.checks import check_signals
 from python_ingest.signals.reader import read_signals_file
+from python_ingest.signals.rows import CheckedSignals
 from python_ingest.warehouse import ensure_tables
 
 # (ticker, date, action, confidence) as every shape below spells them
@@ -70,22 +72,26 @@ SHAPES = {
 }
 
 
+def checked(path: Path) -> CheckedSignals:
+    return check_signals(read_signals_file(path, max_mb=1))
+
+
 @pytest.mark.parametrize("file_name", sorted(SHAPES))
 def test_every_accepted_shape_reads_to_the_same_signals(tmp_path: Path, file_name: str) -> None:
-    rows = check_signals(read_signals_file(write(tmp_path, file_name, SHAPES[file_name])))
+    rows = checked(write(tmp_path, file_name, SHAPES[file_name]))
     assert [(r.ticker, r.signal_date, r.action, r.confidence) for r in rows] == EXPECTED
 
 
 def test_rows_keep_where_they_are_in_the_file(tmp_path: Path) -> None:
-    excel = check_signals(read_signals_file(write(tmp_path, "excel.csv", SHAPES["excel.csv"])))
+    excel = checked(write(tmp_path, "excel.csv", SHAPES["excel.csv"]))
     # the blank line 3 is skipped but still counted: the user's editor shows the second row on line 4
     assert [(r.source_row, r.source_location) for r in excel] == [(2, "line 2"), (4, "line 4"), (5, "line 5")]
     assert excel[0].date_as_written == "2012-01-06T16:00:00-05:00"
     assert [r.rationale for r in excel] == ["up", None, "flat"]
-    by_ticker = check_signals(read_signals_file(write(tmp_path, "by_ticker.json", SHAPES["by_ticker.json"])))
+    by_ticker = checked(write(tmp_path, "by_ticker.json", SHAPES["by_ticker.json"]))
     assert [r.source_location for r in by_ticker] == ["item AAPL[0]", "item AAPL[1]", "item MSFT"]
     assert (by_ticker[2].model, by_ticker[2].rationale) == ("qwen:14b-chat-q4_K_M", "range-bound")
-    listed = check_signals(read_signals_file(write(tmp_path, "list.json", SHAPES["list.json"])))
+    listed = checked(write(tmp_path, "list.json", SHAPES["list.json"]))
     assert [(r.source_row, r.source_location, r.model) for r in listed] == [
         (0, "item [0]", "m"),
         (1, "item [1]", None),
@@ -96,7 +102,7 @@ def test_rows_keep_where_they_are_in_the_file(tmp_path: Path) -> None:
 def test_a_file_without_a_known_extension_is_sniffed(tmp_path: Path) -> None:
     for name in ("list.json", "plain.csv"):
         path = write(tmp_path, name.replace(".", "_") + ".txt", SHAPES[name])
-        assert len(check_signals(read_signals_file(path))) == 3
+        assert len(checked(path)) == 3
 
 
 def signals_table(warehouse: Path) -> list[tuple]:
@@ -123,7 +129,7 @@ def test_loading_twice_changes_nothing_but_the_load_log(tmp_path: Path, caplog) 
     assert {t: rows for t, rows in after.items() if t != "raw.signal_loads"} == {
         t: rows for t, rows in before.items() if t != "raw.signal_loads"
     }
-    sha = read_signals_file(path).sha256
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert loads_table(db) == [
         ("mine", str(path.resolve()), sha, "csv", 3, "loaded"),
         ("mine", str(path.resolve()), sha, "csv", 3, "unchanged"),

@@ -11,7 +11,7 @@ import pytest
 from signals_helpers import write
 from warehouse_helpers import run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.warehouse
 
 COST = 0.0005
 JOB = ["pipeline", "--no-llm", "--tickers", "AAPL,MSFT", "--start", "2012-01-01", "--end", "2012-12-31"]

@@ -4,6 +4,7 @@ file is left exactly as it was. A file that cannot be read at all is one line, e
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from signals_helpers import load, snapshot, write
+from warehouse_helpers import file_size_limit, run_cli, unwritable
 
 from python_ingest.signals import cli as signals_cli
 
@@ -44,8 +46,12 @@ BAD_CSV_ROWS = [
     ("AAPL,2012-01-10,BUY,1.5", "line 4, column confidence: '1.5' is not between 0 and 1"),
     ("AAPL,2012-01-10,BUY,-0.1", "line 4, column confidence: '-0.1' is not between 0 and 1"),
     ("AAPL,2012-01-10,BUY,75", "line 4, column confidence: '75' is not between 0 and 1 (if it is a percentage"),
-    ("AAPL,2012-01-10,BUY,nan", "line 4, column confidence: 'nan' is not between 0 and 1"),
+    ("AAPL,2012-01-10,BUY,nan", "line 4, column confidence: 'nan' is not a number (write a decimal such as 0.75)"),
     ("AAPL,2012-01-10,BUY,high", "line 4, column confidence: 'high' is not a number"),
+    # forms Python's float() reads but a decimal column does not hold: digit grouping, other scripts' digits
+    ("AAPL,2012-01-10,BUY,0.5_5", "line 4, column confidence: '0.5_5' is not a number"),
+    ("AAPL,2012-01-10,BUY,\u0660.\u0665", "line 4, column confidence: '\u0660.\u0665' is not a number"),
+    ("AAPL,2012-01-10,BUY,0x1p-1", "line 4, column confidence: '0x1p-1' is not a number"),
     ("AAPL,2012-01-10,BUY", "line 4, column confidence is empty or missing"),
     ("AAPL,2012-01-10,BUY,0.8,extra", "line 4, 1 value(s) more than the header has columns"),
     ("aapl,2012-01-06,buy,0.9", "line 4, columns ticker, date, action: AAPL 2012-01-06 BUY repeats line 2"),
@@ -101,6 +107,17 @@ BAD_JSON = [
         '[{"ticker": "AAPL", "date": 20120106, "action": "BUY", "confidence": 0.8}]',
         "item [0], column date: 20120106 is not a date",
     ),
+    # a key named twice: JSON readers disagree on which counts (Python's keeps the last), so neither does
+    (
+        '[{"ticker": "AAPL", "date": "2012-01-06", "action": "BUY", "confidence": 0.8},'
+        ' {"ticker": "AAPL", "date": "2012-01-09", "action": "BUY", "confidence": 0.9, "confidence": 0.1}]',
+        "item [1], key 'confidence' names a column already given (0.9, then 0.1): readers disagree on which one "
+        "counts, keep one",
+    ),
+    (
+        '{"AAPL": [{"date": "2012-01-06", "action": "BUY", "Confidence": 0.9, "confidence": 0.1}]}',
+        "item AAPL[0], key 'confidence' names a column already given (0.9, then 0.1)",
+    ),
 ]
 
 
@@ -132,6 +149,14 @@ UNREADABLE = [
         "lacks required column(s) ticker, date",
     ),
     ("signals.csv", b"ticker,date,Date,action,confidence\n", "the header names column(s) date more than once"),
+    (
+        "signals.json",
+        b'{"AAPL": [{"date": "2012-01-06", "action": "BUY", "confidence": 0.8}],'
+        b' "AAPL": [{"date": "2012-01-09", "action": "SELL", "confidence": 0.8}]}',
+        "the top-level object names key(s) 'AAPL' more than once, and JSON readers disagree on which one counts",
+    ),
+    ("signals.json", b"[" * 1000 + b"]" * 1000, "nests JSON values deeper than Python's reader allows (near line 1)"),
+    ("signals.json", b'[{"ticker": "AAPL"} {"ticker": "MSFT"}]', "is not valid JSON (line 1, column 21: Expecting ','"),
     # a field beyond the csv module's limit (131072 characters): not a signals file
     (
         "signals.csv",
@@ -151,6 +176,22 @@ def test_an_unreadable_file_is_one_line_and_writes_nothing(
     rc, errors, _ = load(caplog, warehouse, path)
     assert rc == 2
     assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], errors
+    assert snapshot(warehouse) == before
+
+
+def test_a_file_too_big_is_refused_before_it_is_read(warehouse: Path, tmp_path: Path, caplog) -> None:
+    before = snapshot(warehouse)
+    path = write(tmp_path, "big.csv", HEADER + "AAPL,2012-01-06,BUY,0.8\n" * 50_000)  # 1.1 MiB
+    rc, errors, _ = load(caplog, warehouse, path, "mine", "--vars", "{ingest_max_file_mb: 1}")
+    assert rc == 2
+    assert errors == [
+        f"error: {path} holds 1.1 MB, more than the 1 MB a signals file may hold (var ingest_max_file_mb): split it, "
+        "or raise the limit with --vars '{ingest_max_file_mb: N}' if the machine has the memory"
+    ]
+    # a stream has no size to check first: it is cut off at the limit (or stops at its first bad row)
+    for stream in ("/dev/zero", "/dev/urandom"):
+        rc, errors, _ = load(caplog, warehouse, Path(stream), "mine", "--vars", "{ingest_max_file_mb: 1}")
+        assert rc == 2 and len(errors) == 1 and errors[0].startswith(f"error: {stream} "), errors
     assert snapshot(warehouse) == before
 
 
@@ -219,3 +260,31 @@ def test_a_locked_warehouse_is_the_usual_one_line_error(warehouse: Path, tmp_pat
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "is locked by another process" in error_lines[0], result.stderr
     assert snapshot(warehouse) == before
+
+
+def load_in_child(path: Path, warehouse: Path, **options: object) -> subprocess.CompletedProcess:
+    command = ["python_ingest.signals", "--file", str(path), "--name", "mine", "--warehouse", str(warehouse)]
+    return run_cli(command, warehouse.parent, check=False, **options)
+
+
+def test_a_full_disk_or_an_unwritable_folder_is_one_line_and_changes_nothing(warehouse: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "wh" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    before = snapshot(copy)
+    days = [f"2011-{month:02d}-{day:02d}" for month in range(1, 13) for day in range(1, 29)]
+    path = write(tmp_path, "many.csv", HEADER + "".join(f"T{i},{d},BUY,0.5\n" for i in range(150) for d in days))
+
+    full = load_in_child(path, copy, preexec_fn=file_size_limit(copy.stat().st_size))  # the file cannot grow
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    (line,) = [line for line in full.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: cannot write to warehouse {copy} (File too large)"), line
+    assert snapshot(copy) == before
+
+    with unwritable(copy.parent):  # the file is writable, its folder takes no write-ahead log
+        locked_out = load_in_child(path, copy)
+    assert locked_out.returncode == 2, locked_out.stderr
+    assert "Traceback" not in locked_out.stderr and "cannot rollback" not in locked_out.stderr
+    (line,) = [line for line in locked_out.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: cannot write to warehouse {copy} ("), line
+    assert snapshot(copy) == before

@@ -28,7 +28,7 @@ from spark_target.cluster import (
 )
 from warehouse_core.project import PROJECT_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.spark
 GONE_WITHIN_S = 60.0
 READY_WITHIN_S = 300.0
 LOOPBACK = {"127.0.0.1", "[::ffff:127.0.0.1]"}  # as ss prints a listening address

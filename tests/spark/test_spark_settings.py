@@ -108,6 +108,7 @@ def test_dbt_reads_the_same_settings(env: dict[str, str]) -> None:
     assert json.loads(rendered.stdout) == json.loads(ours.stdout)
 
 
+@pytest.mark.spark  # runs the parity CLI (it stops before starting Spark)
 def test_a_standalone_master_that_does_not_answer_is_one_line_before_any_build(tmp_path) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -7,6 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = [pytest.mark.warehouse, pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def con(built_warehouse: Path):

@@ -1,10 +1,13 @@
 -- Per LLM model: how its signal stage (llm_signal_generation, whose 'ok' rows become the strategy
 -- llm:<model>) behaved. One row per model, read by mart_strategy_scorecard for every strategy
 -- whose signals that model made, and for the model's own strategy even when it never answered.
+-- With the memorisation check a model's rows are both twins' (named and blind) together; the
+-- strategy is the model's named one, or 'llm:<model>:blind' when only the blind twin was asked.
 with
 
 signal_rows as (
-    select model, status, attempts, latency_ms, completion_tokens
+    -- a row written without blind_mode is the named twin's
+    select model, coalesce(blind_mode, false) as blind_mode, status, attempts, latency_ms, completion_tokens
     from {{ python_model('llm_signal_generation') }}
 ),
 
@@ -26,6 +29,7 @@ throughput as (
 status_counts as (
     select
         model,
+        bool_and(blind_mode)                               as blind_only,
         count(*)                                           as decisions,
         count(*) filter (where status = 'ok')              as ok_count,
         count(*) filter (where status = 'invalid_output')  as invalid_output_count,
@@ -41,7 +45,7 @@ status_counts as (
 
 select
     status_counts.model,
-    {{ llm_strategy('status_counts.model') }} as strategy,
+    {{ llm_strategy('status_counts.model', 'status_counts.blind_only') }} as strategy,
     status_counts.decisions,
     status_counts.ok_count,
     status_counts.invalid_output_count,

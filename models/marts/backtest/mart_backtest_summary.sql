@@ -144,7 +144,7 @@ metrics as (
             {{ periods }}
         ) - 1                                                             as capm_alpha,
         trade_stats.winning_trades / trade_stats.trades                   as win_rate,
-        coalesce(trade_stats.trades, 0)                                   as trades,
+        cast(coalesce(trade_stats.trades, 0) as bigint)                   as trades,
         window_stats.exposure,
         window_stats.total_exposure_change * {{ periods }} / window_stats.trading_days
                                                                                     as turnover

@@ -1,0 +1,37 @@
+"""The strategy-name rules for Python, written once (design.md, "Strategy names"). SQL builds the names
+with the macros of macros/backtest_constants.sql and macros/external_strategy.sql, which use the same
+parts (tests/core/test_strategy_names.py holds the two together).
+
+* ``buy_and_hold``, ``sma_crossover``: the rule baselines, whose confidence is always 1.0;
+* ``llm:<model>``: an LLM model's signals, its portfolio sized by the risk stage;
+* ``llm:<model>:no_risk``: the same signals, not risk-sized (the un-sized twin);
+* ``external:<name>``: a signals file loaded with ``python -m python_ingest.signals``.
+"""
+
+from __future__ import annotations
+
+LLM_PREFIX = "llm:"
+EXTERNAL_PREFIX = "external:"
+UNSIZED_SUFFIX = ":no_risk"
+
+
+def llm_strategy(model: str) -> str:
+    return f"{LLM_PREFIX}{model}"
+
+
+def unsized_strategy(model: str) -> str:
+    return f"{LLM_PREFIX}{model}{UNSIZED_SUFFIX}"
+
+
+def external_strategy(name: str) -> str:
+    return f"{EXTERNAL_PREFIX}{name}"
+
+
+def is_unsized_twin(strategy: str) -> bool:
+    return strategy.startswith(LLM_PREFIX) and strategy.endswith(UNSIZED_SUFFIX)
+
+
+def states_confidence_sql(column: str = "strategy") -> str:
+    """SQL predicate: strategies whose confidence is their own statement (every LLM model, every signals
+    file); not the rule baselines (always 1.0) nor an un-sized twin, which trades its parent's signals."""
+    return f"({column} like '{LLM_PREFIX}%' or {column} like '{EXTERNAL_PREFIX}%') and {column} not like '%{UNSIZED_SUFFIX}'"
