@@ -5,11 +5,14 @@
   profiles.yml stays the one place the rule is written, and the value reaches SQL through
   sql_string_literal (a Spark variable `${...}` would be pasted into the statement as raw text, and
   an apostrophe in the path would end the literal). Exports go under it (export_parquet); Spark's
-  tables live in <root>/warehouse. Empty while dbt parses (nothing runs then).
+  tables live in <root>/warehouse. So a hook that uses it must be a string, rendered when it runs
+  (post_hook="{{ export_parquet(...) }}"): a hook written as a call is rendered while dbt parses,
+  when no query runs; it then gets the Spark variable `${spark.signal_warehouse.storage_root}`,
+  which Spark fills in as it runs the statement (right, unless the root holds an apostrophe).
 -#}
 {% macro spark_storage_root() -%}
 {%- if not execute -%}
-{{ return('') }}
+{{ return('${spark.signal_warehouse.storage_root}') }}
 {%- endif -%}
 {%- set root = run_query('set spark.signal_warehouse.storage_root').rows[0][1] -%}
 {%- if root in ('', '<undefined>') -%}

@@ -1,4 +1,4 @@
-{{ config(post_hook=[export_parquet('training', ['ticker', 'split'])]) }}
+{{ config(post_hook=["{{ export_parquet('training', ['ticker', 'split']) }}"]) }}
 -- Chronological train / validation / test split (fractions from vars) on ONE calendar shared by
 -- every ticker: the boundaries are dates, so no ticker's training rows overlap another ticker's
 -- validation or test period (a model trained on the pooled tickers sees nothing from later).
