@@ -4,9 +4,11 @@ Both builds run under $WAREHOUSE_DIR/parity (the warehouse in $WAREHOUSE_DIR its
 touched): the bundled sample and a fixed external signals file (write_signals_file) are loaded into
 a fresh DuckDB file, dbt builds it with the LLM disabled (the LLM is not what parity tests), its raw
 tables and its LLM stage tables (the cached answers) go to Spark, the Python job computes the
-scorecard from Spark's tables, and dbt builds everything else on Spark (`--target spark`). Then
-every model under models/marts is read from both engines (Spark's through the Spark session, views
-too) and compared row by row on its unique key (spark_target.compare). One line per mart, then
+recall mart and the scorecard from Spark's tables, and dbt builds everything else on Spark
+(`--target spark`). Then every model under models/marts is read from both engines (Spark's through
+the Spark session, views too) and compared row by row on its unique key (spark_target.compare), and
+each Parquet export of the Spark build must be under the storage root with the row count of
+DuckDB's export. One line per mart, one for the exports, then
 `parity: <tables> tables, <rows> rows, max rel diff <x>`; exit 0 only when all agree.
 
 Everything on Spark happens in this process and in ONE Spark application: dbt runs in-process
@@ -174,10 +176,13 @@ def stop_session(session: Any) -> None:
         logger.warning("the Spark session did not stop cleanly: %s", str(exc).splitlines()[0])
 
 
-def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) -> list[TableComparison]:
+def run_parity(
+    parity_dir: Path, cluster: bool = False, thrift: bool = False
+) -> tuple[list[TableComparison], list[str]]:
     """Every step, then the comparison; the Spark part in one Spark application (on a standalone
     cluster of this machine when ``cluster``, else where profiles.yml says), dbt through a thrift
-    server in that application when ``thrift``. Each step's output is in parity_dir/logs/<n> <step>.log."""
+    server in that application when ``thrift``. Returns the marts' comparisons and what is wrong with
+    the exports (compare_exports). Each step's output is in parity_dir/logs/<n> <step>.log."""
     from spark_target.cluster import standalone_cluster
     from spark_target.session import spark_conf, spark_session
     from spark_target.thrift_server import HOST, thrift_server
@@ -187,7 +192,7 @@ def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) ->
     before_spark, on_spark = duckdb_steps(parity_dir), spark_steps(parity_dir, "spark_thrift" if thrift else "spark")
     with ExitStack() as stack:
         terminal = stack.enter_context(os.fdopen(os.dup(2), "w"))  # fd 2 goes to the logs meanwhile
-        total = len(before_spark) + int(cluster) + 1 + int(thrift) + len(on_spark) + 1
+        total = len(before_spark) + int(cluster) + 1 + int(thrift) + len(on_spark) + 2
         progress = stack.enter_context(tqdm(total=total, desc="spark-parity", unit="step", file=terminal))
 
         def step(name: str, action: Callable[[], Result]) -> Result:
@@ -216,7 +221,8 @@ def run_parity(parity_dir: Path, cluster: bool = False, thrift: bool = False) ->
             os.environ.update({"SPARK_THRIFT_HOST": HOST, "SPARK_THRIFT_PORT": str(port)})
         for name, action in on_spark:
             step(name, lambda action=action: action(session))
-        return step("compare every mart", lambda: compare_marts(parity_dir, session))
+        marts = step("compare every mart", lambda: compare_marts(parity_dir, session))
+        return marts, step("compare the Parquet exports", lambda: compare_exports(parity_dir, session))
 
 
 def mart_keys(manifest: Path) -> dict[str, list[str]]:
@@ -255,6 +261,42 @@ def compare_marts(parity_dir: Path, session: Any) -> list[TableComparison]:
         con.close()
 
 
+def compare_exports(parity_dir: Path, session: Any) -> list[str]:
+    """What is wrong with the Spark build's Parquet exports (empty: nothing): each mart dbt builds on
+    Spark and the training splits must be a folder under the session's storage root holding as many
+    rows as DuckDB's export of the same table. The rows themselves are compared in the tables; this
+    shows the exports went where the storage root says (docs/spark.md)."""
+    from spark_target.session import STORAGE_ROOT_KEY
+
+    root = session.conf.get(STORAGE_ROOT_KEY)
+    nodes = json.loads((parity_dir / "spark" / "target" / "manifest.json").read_text())["nodes"]
+    marts = sorted(n["alias"] for n in nodes.values() if n["resource_type"] == "model" and n["fqn"][1] == "marts")
+    exports = [(f"marts/{mart}", parity_dir / "marts" / f"{mart}.parquet") for mart in marts]
+    exports.append(("training", parity_dir / "training" / "**" / "*.parquet"))
+    problems = []
+    con = duckdb.connect()
+    try:
+        for subdir, duckdb_files in exports:
+            expected = con.execute("select count(*) from read_parquet(?)", [str(duckdb_files)]).fetchone()[0]
+            try:
+                found = session.read.parquet(f"{root}/{subdir}").count()
+            except Exception as exc:  # pyspark's AnalysisException: no such folder
+                problems.append(f"{subdir}: not under {root} ({str(exc).splitlines()[0]})")
+                continue
+            if found != expected:
+                problems.append(f"{subdir}: {found} rows under {root}, {expected} in DuckDB's export")
+    finally:
+        con.close()
+    logger.info("compared %d exports under %s", len(exports), root)
+    return problems
+
+
+def exports_line(problems: list[str]) -> str:
+    if problems:
+        return "exports: DIFFERENT: " + "; ".join(problems)
+    return "exports: equal (each mart's and the training splits' Parquet under the storage root, DuckDB's row counts)"
+
+
 def parity_line(results: list[TableComparison]) -> str:
     rows = sum(r.rows for r in results)
     max_diff = max((r.max_rel_diff for r in results), default=0.0)
@@ -291,18 +333,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["WAREHOUSE_DIR"] = str(parity_dir)  # the Spark tables of the parity builds
         session = spark_session()
         try:
-            results = compare_marts(parity_dir, session)
+            results, export_problems = compare_marts(parity_dir, session), compare_exports(parity_dir, session)
         finally:
             session.stop()
     else:
         shutil.rmtree(parity_dir, ignore_errors=True)
         parity_dir.mkdir(parents=True)
         write_signals_file(parity_dir / "signals.csv")
-        results = run_parity(parity_dir, args.cluster, args.thrift)
+        results, export_problems = run_parity(parity_dir, args.cluster, args.thrift)
     for result in results:
         print(result.line())
+    print(exports_line(export_problems))
     print(parity_line(results))
-    return 0 if all(r.agrees for r in results) else 1
+    return 0 if all(r.agrees for r in results) and not export_problems else 1
 
 
 if __name__ == "__main__":
