@@ -93,6 +93,9 @@ def spark_session() -> Any:
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
+    # py4j logs each closed bridge connection at INFO ("Closing down clientserver connection")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+
     # the driver's own files (the embedded metastore, derby.log) go to $WAREHOUSE_DIR/spark
     (warehouse_dir() / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.enableHiveSupport()
