@@ -2,7 +2,8 @@
 master and worker on this machine), back to back, alternating so both see the same hours.
 
 Each run gets a fresh scratch WAREHOUSE_DIR; the spark extra must be installed (bin/spark-parity
-installs it on first use). Prints one line per run (mode, wall seconds, load average before it,
+installs it on first use). After each --cluster run no process of its cluster may be left running
+(else it stops with the pids). Prints one line per run (mode, wall seconds, load average before it,
 each step's seconds as spark-parity reports them, and its parity line), then
 ``local_s=<median> cluster_s=<median> ratio=<cluster/local> added_s=<cluster-local>``.
 
@@ -21,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from spark_target.cluster import cluster_marker, marked_pids
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STEP_LINE = re.compile(r"^(?P<step>[A-Za-z][A-Za-z ()]*): (?P<seconds>\d+) s$", re.MULTILINE)
 
@@ -34,6 +37,9 @@ def run(cluster: bool) -> tuple[float, str, str]:
             command, env={**os.environ, "WAREHOUSE_DIR": scratch}, capture_output=True, text=True, check=False
         )
         seconds = time.monotonic() - started
+        left = marked_pids(cluster_marker(Path(scratch) / "parity" / "cluster"))
+    if left:
+        raise SystemExit(f"bin/spark-parity --cluster left processes of its cluster running: {left}")
     output = (done.stdout + done.stderr).replace("\r", "\n")
     if done.returncode != 0:
         raise SystemExit(f"bin/spark-parity {' '.join(command[1:])} failed (exit {done.returncode}):\n{output[-3000:]}")
