@@ -20,7 +20,7 @@ pytest.importorskip("pyhive", reason="the spark extra is not installed (bin/spar
 
 from warehouse_core.project import PROJECT_DIR
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.warehouse]  # Spark, and dbt (dbt show) against it
 READY_WITHIN_S = 300.0
 # A thrift server in an application with Spark's defaults (ANSI on, the JVM's time zone, no storage
 # root), in its own folder; it runs until its stdin closes.
