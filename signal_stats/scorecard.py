@@ -93,6 +93,15 @@ def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.
     return frame.merge(portfolio.rename(columns={"alpha_vs_buy_hold": "alpha"}), on="strategy", how="left")
 
 
+def with_health(frame: pd.DataFrame, health: pd.DataFrame) -> pd.DataFrame:
+    """Add the LLM output health of the twin whose answers each strategy trades: its own row
+    (``llm:<model>``, ``llm:<model>:blind``), or the one it trades the signals of (``:no_risk``)."""
+    twins = set(health["strategy"])
+    health_of = frame["strategy"].map(lambda strategy: signals_source(strategy, twins))
+    rows = health.set_index("strategy")[HEALTH_COLUMNS]
+    return pd.concat([frame, rows.reindex(health_of).reset_index(drop=True).set_axis(frame.index)], axis=1)
+
+
 def _none_if_nan(value: object) -> object:
     return None if value is None or pd.isna(value) else value
 
@@ -259,7 +268,7 @@ def timing_tests(frame: pd.DataFrame, inputs: ScorecardInputs, settings: Scoreca
 def build_scorecard(inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.DataFrame:
     """The scorecard: one row per strategy, columns and dtypes as ``COLUMNS``, ordered by strategy."""
     frame = strategy_rows(inputs.signal_stats, inputs.summary, inputs.health)
-    frame = frame.merge(inputs.health[["model", *HEALTH_COLUMNS]], on="model", how="left")
+    frame = with_health(frame, inputs.health)
     invested = inputs.daily[inputs.daily["exposure"] > 0].groupby("strategy")["date"].count()
     frame["invested_days"] = frame["strategy"].map(invested).where(frame["trading_days"].notna()).fillna(0)
     frame = hit_rate_tests(frame)
