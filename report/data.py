@@ -132,7 +132,7 @@ REQUIRED_SCORECARD_COLUMNS = (
     "spa_p_value",
     "verdict",
 )
-_PYTHON_TYPES: dict[str, type] = {"string": str, "Int64": int, "Float64": float}
+_PYTHON_TYPES: dict[str, type] = {"string": str, "Int64": int, "Float64": float, "boolean": bool, "date": date}
 
 
 class _ScorecardBase(BaseModel):

@@ -8,15 +8,25 @@ model mart_strategy_scorecard and the Spark job (spark_target.python_job) both c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from signal_stats.bootstrap import alpha_interval
 from signal_stats.columns import COLUMNS
 from signal_stats.hit_rate import binomial_p_value, matched_p_value
+from signal_stats.model_checks import (
+    blind_verdict,
+    check_notes,
+    cutoff_figures,
+    memorization_figures,
+    memorization_passed,
+    recall_figures,
+)
 from signal_stats.random_timing import Permutations
+from signal_stats.recall import POOLED_TICKER
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
 from signal_stats.spa import family_differentials, family_p_value, spa_p_value
@@ -191,6 +201,10 @@ class ScorecardInputs:
     caps: pd.DataFrame
     decided: pd.DataFrame
     outcomes: pd.DataFrame
+    # no memorisation check, recall probe or known cutoff unless given (code that judges a signals
+    # file outside the warehouse: the calibration benchmark, the tests)
+    recall: pd.DataFrame = field(default_factory=lambda: _empty("recall"))
+    cutoffs: pd.DataFrame = field(default_factory=lambda: _empty("cutoffs"))
 
 
 PORTFOLIO_ROWS, TICKER_ROWS = "portfolio", "tickers"
@@ -210,14 +224,26 @@ TABLES: dict[str, tuple[str, str | None, list[str] | None]] = {
     "decided": (
         "int_signal_outcomes",
         "outcome in ('hit', 'miss')",
-        ["strategy", "ticker", "base_day_number", "action"],
+        ["strategy", "ticker", "signal_date", "base_day_number", "action"],
     ),
     "outcomes": (
         "int_forward_outcomes",
         "forward_return_horizon is not null",
         ["ticker", "trading_day_number", "buy_hits", "sell_hits", "hold_hits"],
     ),
+    "recall": (
+        "mart_model_recall",
+        f"ticker = '{POOLED_TICKER}'",
+        ["model", "probes", "spearman_correlation", "p_value", "recalls"],
+    ),
+    "cutoffs": ("int_llm_training_cutoffs", None, ["model", "training_cutoff"]),
 }
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """No rows of the input ``name``, with its columns."""
+    return pd.DataFrame(columns=TABLES[name][2])
+
 
 Reader = Callable[[str, str | None, list[str] | None], pd.DataFrame]
 """(relation, SQL condition or None, columns or None) -> its rows as pandas (dates as datetime64)."""
@@ -275,9 +301,17 @@ def build_scorecard(inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.
     frame = return_tests(frame, inputs.daily, settings)
     frame = family_test(frame, inputs.daily, settings)
     frame = timing_tests(frame, inputs, settings)
+    surface = OutcomeSurface.from_frame(inputs.outcomes)
+    frame = memorization_figures(frame, inputs.decided, surface, settings)
+    frame = recall_figures(frame, inputs.recall)
+    frame = cutoff_figures(frame, inputs.decided, surface, inputs.cutoffs)
     verdicts = [verdict(row, settings) for row in frame.to_dict("records")]
     frame["verdict"] = [v for v, _ in verdicts]
-    frame["verdict_reason"] = [reason for _, reason in verdicts]
+    frame["memorization_check_passed"] = memorization_passed(frame, settings)
+    frame["verdict_reason"] = [
+        "; ".join([reason, *check_notes(row, blind_verdict(frame, row["strategy"]), settings)])
+        for (_, reason), row in zip(verdicts, frame.to_dict("records"), strict=True)
+    ]
     return pd.DataFrame({name: _typed(frame[name], dtype) for name, dtype in COLUMNS.items()})
 
 
@@ -288,4 +322,9 @@ def _typed(values: pd.Series, dtype: str) -> pd.Series:
         return pd.array([None if v is None else int(v) for v in cleaned], dtype="Int64")
     if dtype == "Float64":
         return pd.array([None if v is None else float(v) for v in cleaned], dtype="Float64")
+    if dtype == "boolean":
+        return pd.array([None if v is None else bool(v) for v in cleaned], dtype="boolean")
+    if dtype == "date":  # Arrow's date32: DuckDB (and so Spark's copy) stores DATE, even when all null
+        dates = [None if v is None else pd.Timestamp(v).date() for v in cleaned]
+        return pd.array(dates, dtype=pd.ArrowDtype(pa.date32()))
     return pd.array([None if v is None else str(v) for v in cleaned], dtype=dtype)

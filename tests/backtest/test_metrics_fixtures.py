@@ -249,6 +249,7 @@ def test_signal_tracking_outcomes_follow_the_forward_return(fixture_warehouse: P
             and row["confidence"] >= 0.5
             and row["strategy_is_valid"]
             and row["strategy_verdict"] == "edge"
+            and row["strategy_memorization_check_passed"] is not False
         )
     # a confident hit of a valid backtest is still not ready while its strategy shows no edge
     assert any(r["is_hit"] and r["strategy_is_valid"] and r["strategy_verdict"] != "edge" for r in rows)
