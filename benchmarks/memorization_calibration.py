@@ -171,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicates", type=int, default=1000, help="simulated markets per scenario (default 1000)")
     parser.add_argument("--draws", type=int, default=2000, help="swaps per test (default 2000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
+    parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.perf_counter()
-    jobs = [(s, r, args.draws) for r in range(args.replicates) for s in range(len(scenarios()))]
+    chosen = [i for i, s in enumerate(scenarios()) if args.scenario is None or s.name in args.scenario]
+    jobs = [(s, r, args.draws) for r in range(args.replicates) for s in chosen]
     results: dict[int, list[tuple[float, float]]] = {}
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for index, gap, p_value in tqdm(pool.map(_work, jobs, chunksize=8), total=len(jobs), desc="replicates"):
