@@ -45,6 +45,11 @@ def is_unsized_twin(strategy: str) -> bool:
     return strategy.startswith(LLM_PREFIX) and strategy.endswith(UNSIZED_SUFFIX)
 
 
+def states_confidence(strategy: str) -> bool:
+    """The strategy's confidence is its own statement: :func:`states_confidence_sql`'s rule in Python."""
+    return strategy.startswith((LLM_PREFIX, EXTERNAL_PREFIX)) and not strategy.endswith(UNSIZED_SUFFIX)
+
+
 def states_confidence_sql(column: str = "strategy") -> str:
     """SQL predicate: strategies whose confidence is their own statement (every LLM model, every signals
     file); not the rule baselines (always 1.0) nor an un-sized twin, which trades its parent's signals."""
