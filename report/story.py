@@ -151,6 +151,58 @@ def strategy_facts(report: Report, strategy: str) -> list[str]:
     facts += _never_traded(report, strategy)
     if portfolio is not None:
         facts.append(f"PORTFOLIO {validity_phrase(portfolio, report.settings)}.")
+    row = _scorecard_row(report, strategy)
+    if row is not None:
+        facts += memorization_facts(row)
+    return facts
+
+
+def _p(value: float) -> str:
+    return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
+
+
+def memorization_facts(row: ScorecardRow) -> list[str]:
+    """What the memorisation checks say about an LLM strategy (docs/memorization.md): the paired
+    named-vs-blind test, the recall probe, and where its decisions fall against the training cutoff."""
+    facts = []
+    if row.memorization_check_passed is not None:
+        if not row.memorization_pairs:
+            compared = "no decision was decided by both the named and the blind twin"
+        else:
+            compared = (
+                f"named answers {100 * row.memorization_gap:+.1f} hit-rate points against the blind twin's "
+                f"on {row.memorization_pairs} paired decisions (p {_p(row.memorization_p_value)})"
+            )
+        outcome = "passed" if row.memorization_check_passed else "failed (not ready for paper trading)"
+        facts.append(f"Memorisation check {outcome}: {compared}.")
+    if row.recall_probes:
+        if row.recalls:
+            facts.append(
+                f"The model recalls past monthly returns (Spearman {row.recall_spearman_correlation:.2f}, "
+                f"p {_p(row.recall_p_value)} over {row.recall_probes} probes): its named record may be memory."
+            )
+        else:
+            correlation = "n/a" if row.recall_spearman_correlation is None else f"{row.recall_spearman_correlation:.2f}"
+            p_value = "n/a" if row.recall_p_value is None else _p(row.recall_p_value)
+            facts.append(
+                f"No recall of past monthly returns found (Spearman {correlation}, p {p_value} over "
+                f"{row.recall_probes} probes)."
+            )
+    if row.model is not None and row.signals:
+        if row.training_cutoff is None:
+            facts.append(
+                f"The model's training cutoff is unknown: any of its {row.signals} decided signals may be in what it read."
+            )
+        elif not row.signals_after_cutoff:
+            facts.append(
+                f"Every decided signal predates the model's training cutoff ({row.training_cutoff}): "
+                "the whole record is in-sample for memory."
+            )
+        else:
+            facts.append(
+                f"{row.signals_after_cutoff} of its decided signals come after the training cutoff "
+                f"({row.training_cutoff}), the only ones memory cannot explain."
+            )
     return facts
 
 
@@ -209,6 +261,12 @@ def headline(report: Report) -> str:
     if not report.scorecard:
         return "No strategy in the scorecard."
     edges = [r for r in report.scorecard if r.verdict == "edge"]
+    failed = [r.strategy for r in edges if r.memorization_check_passed is False]
+    if edges and len(failed) == len(edges):
+        return (
+            f"{', '.join(failed)} {'shows' if len(failed) == 1 else 'show'} an edge that may be memory: "
+            "its memorisation check failed, so none of its signals is ready for paper trading."
+        )
     if edges:
         names = ", ".join(
             f"{r.strategy} (hit rate {pct(r.hit_rate)} vs {pct(r.random_timing_hit_rate)} at random times)"

@@ -222,3 +222,65 @@ def test_each_strategy_has_its_own_named_yardstick_and_titled_axes() -> None:
     assert section.count(f'stroke-dasharray="{YARDSTICK_DASH}"') == 2  # dotted, unlike the strategies' lines
     for title in ("Equity (starts at 100,000; log scale)", "Date (trading days)"):
         assert title in section
+
+
+def checked_run(passed: bool, recalls: bool, cutoff: date | None, after: int) -> Report:
+    """The default run's shape with the memorisation check: the LLM strategy has an edge, its blind
+    twin's figures beside it, the recall probe and the training cutoff."""
+    report = default_run()
+    figures = {"model": "m", "signals": 40, "hit_rate": 0.7, "random_timing_hit_rate": 0.5}
+    checks = {
+        "memorization_check_passed": passed,
+        "memorization_pairs": 40,
+        "memorization_gap": 0.125,
+        "memorization_p_value": 0.0004,
+        "recalls": recalls,
+        "recall_p_value": 0.001 if recalls else 0.49,
+        "recall_spearman_correlation": 0.61 if recalls else -0.01,
+        "recall_probes": 44,
+        "training_cutoff": cutoff,
+        "signals_before_cutoff": None if cutoff is None else 40 - after,
+        "signals_after_cutoff": None if cutoff is None else after,
+    }
+    report.scorecard[0] = scorecard_row(LLM, "edge", "signals right 70.0 % ...", **figures, **checks)
+    return report
+
+
+def test_the_facts_say_what_the_memorisation_check_found() -> None:
+    facts = strategy_facts(checked_run(passed=False, recalls=True, cutoff=date(2023, 1, 31), after=0), LLM)
+    assert (
+        "Memorisation check failed (not ready for paper trading): named answers +12.5 hit-rate points against the "
+        "blind twin's on 40 paired decisions (p 4.0e-04)." in facts
+    )
+    assert (
+        "The model recalls past monthly returns (Spearman 0.61, p 0.001 over 44 probes): its named record may be memory."
+        in facts
+    )
+    assert (
+        "Every decided signal predates the model's training cutoff (2023-01-31): the whole record is in-sample for memory."
+        in facts
+    )
+    facts = strategy_facts(checked_run(passed=True, recalls=False, cutoff=None, after=0), LLM)
+    assert any(f.startswith("Memorisation check passed: named answers +12.5") for f in facts)
+    assert "No recall of past monthly returns found (Spearman -0.01, p 0.49 over 44 probes)." in facts
+    assert "The model's training cutoff is unknown: any of its 40 decided signals may be in what it read." in facts
+    facts = strategy_facts(checked_run(passed=True, recalls=False, cutoff=date(2012, 9, 30), after=12), LLM)
+    assert (
+        "12 of its decided signals come after the training cutoff (2012-09-30), the only ones memory cannot explain."
+        in facts
+    )
+
+
+def test_no_memorisation_line_without_the_check() -> None:
+    facts = " ".join(strategy_facts(default_run(), LLM))
+    assert "Memorisation" not in facts and "recall" not in facts
+
+
+def test_an_edge_that_fails_the_memorisation_check_leads_the_headline() -> None:
+    assert headline(checked_run(passed=False, recalls=False, cutoff=None, after=0)) == (
+        "llm:m shows an edge that may be memory: its memorisation check failed, so none of its signals is ready "
+        "for paper trading."
+    )
+    assert headline(checked_run(passed=True, recalls=False, cutoff=None, after=0)).startswith(
+        "llm:m (hit rate 70.0% vs 50.0% at random times) shows an edge"
+    )
