@@ -10,7 +10,8 @@ a blind twin decide weekly on the same days, and hands their decided signals to 
 code, signal_stats.memorization.memorization_test, with the project's vars. A replicate is flagged
 when the test's p-value is below scorecard_significance.
 
-No-memory cases (target: flagged <= 5 %, upper end of the Wilson 95 % interval <= 7 %): the twins
+No-memory cases (target: the nominal 5 % inside or above the Wilson 95 % interval of the flagged
+share, whose upper end is <= 7 %; a test at exactly its nominal rate lands above 5 % in half the runs): the twins
 drawn the same way but independently (random mixes, sticky actions, month-long blocks), a blind
 twin that copies the named one with 30 % of its answers redrawn, twins with different leans in a
 strongly rising or falling market, twins that read the chart differently (momentum named,
@@ -153,7 +154,9 @@ def table(results: dict[int, list[tuple[float, float]]], significance: float) ->
         low, high = wilson(flagged, len(rows))
         share = flagged / len(rows)
         if not scenario.memory:
-            target, met = "<= 5 %, CI high <= 7 %", share <= 0.05 and high <= 0.07
+            # a test at exactly its nominal 5 % lands above 5 % in half the runs: the target is that the
+            # interval holds 5 % or lies below it, and its upper end stays <= 7 %
+            target, met = "5 % within CI, CI high <= 7 %", low <= 0.05 and high <= 0.07
         elif scenario.name.startswith("named 20 % skill"):
             target, met = "power >= 80 %", share >= 0.80
         else:
