@@ -1,8 +1,10 @@
 """One row per strategy: the verdict (random-timing tests, family-wise adjusted), the signal
 statistics (SQL), the backtest summary, descriptive statistics (PSR / DSR, bootstrap alpha interval,
-SPA against buy-and-hold), and the LLM's output health (SQL). Pure pandas in and out: the dbt Python
-model mart_strategy_scorecard and the Spark job (spark_target.python_job) both call
-``build_scorecard`` with the frames ``read_inputs`` reads, so the two builds run one code path.
+SPA against buy-and-hold), the LLM's output health (SQL), and the memorisation checks of each LLM
+model (signal_stats.model_checks: its named and blind twins compared, the recall probe, the
+cutoff). Pure pandas in and out: the dbt Python model mart_strategy_scorecard and the Spark job
+(spark_target.python_job) both call ``build_scorecard`` with the frames ``read_inputs`` reads, so
+the two builds run one code path.
 """
 
 from __future__ import annotations
