@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from report.data import PORTFOLIO, BuildSettings, Report, ScorecardRow, SignalMix, TickerSummary
 from report.wording import pct
-from warehouse_core.strategy_names import states_confidence
+from warehouse_core.strategy_names import BLIND_SUFFIX, UNSIZED_SUFFIX, states_confidence
 
 # A strategy whose most frequent action is at least this share of its signals "said X to k of n":
 # wording only (no verdict depends on it)
@@ -153,7 +153,7 @@ def strategy_facts(report: Report, strategy: str) -> list[str]:
         facts.append(f"PORTFOLIO {validity_phrase(portfolio, report.settings)}.")
     row = _scorecard_row(report, strategy)
     if row is not None:
-        facts += memorization_facts(row)
+        facts += memorization_facts(report, row)
     return facts
 
 
@@ -161,7 +161,13 @@ def _p(value: float) -> str:
     return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
 
 
-def memorization_facts(row: ScorecardRow) -> list[str]:
+def _blind_verdict(report: Report, row: ScorecardRow) -> str | None:
+    named = row.strategy.removesuffix(UNSIZED_SUFFIX)
+    blind = _scorecard_row(report, f"{named}{BLIND_SUFFIX}")
+    return None if blind is None else blind.verdict
+
+
+def memorization_facts(report: Report, row: ScorecardRow) -> list[str]:
     """What the memorisation checks say about an LLM strategy (docs/memorization.md): the paired
     named-vs-blind test, the recall probe, and where its decisions fall against the training cutoff."""
     facts = []
@@ -173,8 +179,16 @@ def memorization_facts(row: ScorecardRow) -> list[str]:
                 f"named answers {100 * row.memorization_gap:+.1f} hit-rate points against the blind twin's "
                 f"on {row.memorization_pairs} paired decisions (p {_p(row.memorization_p_value)})"
             )
-        outcome = "passed" if row.memorization_check_passed else "failed (not ready for paper trading)"
-        facts.append(f"Memorisation check {outcome}: {compared}.")
+        blind = _blind_verdict(report, row)
+        if row.memorization_check_passed:
+            facts.append(f"Memorisation check passed: the blind twin shows an edge too; {compared}.")
+        elif blind == "edge":  # so the gap was significant
+            facts.append(f"Memorisation check failed: {compared}: the edge may be memory of what happened next.")
+        else:
+            consequence = ": the edge may be memory, not skill" if row.verdict == "edge" else ""
+            facts.append(
+                f"Memorisation check not passed: its blind twin's verdict is {blind}{consequence}; {compared}."
+            )
     if row.recall_probes:
         if row.recalls:
             facts.append(
@@ -269,7 +283,9 @@ def headline(report: Report) -> str:
         )
     if edges:
         names = ", ".join(
-            f"{r.strategy} (hit rate {pct(r.hit_rate)} vs {pct(r.random_timing_hit_rate)} at random times)"
+            f"{r.strategy} (hit rate {pct(r.hit_rate)} vs {pct(r.random_timing_hit_rate)} at random times"
+            + ("; its memorisation check failed" if r.memorization_check_passed is False else "")
+            + ")"
             for r in edges
         )
         others = len(report.scorecard) - len(edges)

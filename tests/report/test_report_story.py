@@ -224,7 +224,7 @@ def test_each_strategy_has_its_own_named_yardstick_and_titled_axes() -> None:
         assert title in section
 
 
-def checked_run(passed: bool, recalls: bool, cutoff: date | None, after: int) -> Report:
+def checked_run(passed: bool, recalls: bool, cutoff: date | None, after: int, blind: str = "edge") -> Report:
     """The default run's shape with the memorisation check: the LLM strategy has an edge, its blind
     twin's figures beside it, the recall probe and the training cutoff."""
     report = default_run()
@@ -243,14 +243,15 @@ def checked_run(passed: bool, recalls: bool, cutoff: date | None, after: int) ->
         "signals_after_cutoff": None if cutoff is None else after,
     }
     report.scorecard[0] = scorecard_row(LLM, "edge", "signals right 70.0 % ...", **figures, **checks)
+    report.scorecard.append(scorecard_row(f"{LLM}:blind", blind, "...", model="m", signals=40))
     return report
 
 
 def test_the_facts_say_what_the_memorisation_check_found() -> None:
     facts = strategy_facts(checked_run(passed=False, recalls=True, cutoff=date(2023, 1, 31), after=0), LLM)
     assert (
-        "Memorisation check failed (not ready for paper trading): named answers +12.5 hit-rate points against the "
-        "blind twin's on 40 paired decisions (p 4.0e-04)." in facts
+        "Memorisation check failed: named answers +12.5 hit-rate points against the blind twin's on 40 paired "
+        "decisions (p 4.0e-04): the edge may be memory of what happened next." in facts
     )
     assert (
         "The model recalls past monthly returns (Spearman 0.61, p 0.001 over 44 probes): its named record may be memory."
@@ -260,8 +261,15 @@ def test_the_facts_say_what_the_memorisation_check_found() -> None:
         "Every decided signal predates the model's training cutoff (2023-01-31): the whole record is in-sample for memory."
         in facts
     )
+    facts = strategy_facts(checked_run(passed=False, recalls=False, cutoff=None, after=0, blind="no_edge"), LLM)
+    assert (
+        "Memorisation check not passed: its blind twin's verdict is no_edge: the edge may be memory, not skill; "
+        "named answers +12.5 hit-rate points against the blind twin's on 40 paired decisions (p 4.0e-04)." in facts
+    )
     facts = strategy_facts(checked_run(passed=True, recalls=False, cutoff=None, after=0), LLM)
-    assert any(f.startswith("Memorisation check passed: named answers +12.5") for f in facts)
+    assert any(
+        f.startswith("Memorisation check passed: the blind twin shows an edge too; named answers +12.5") for f in facts
+    )
     assert "No recall of past monthly returns found (Spearman -0.01, p 0.49 over 44 probes)." in facts
     assert "The model's training cutoff is unknown: any of its 40 decided signals may be in what it read." in facts
     facts = strategy_facts(checked_run(passed=True, recalls=False, cutoff=date(2012, 9, 30), after=12), LLM)
@@ -277,10 +285,14 @@ def test_no_memorisation_line_without_the_check() -> None:
 
 
 def test_an_edge_that_fails_the_memorisation_check_leads_the_headline() -> None:
-    assert headline(checked_run(passed=False, recalls=False, cutoff=None, after=0)) == (
+    assert headline(checked_run(passed=False, recalls=False, cutoff=None, after=0, blind="no_edge")) == (
         "llm:m shows an edge that may be memory: its memorisation check failed, so none of its signals is ready "
         "for paper trading."
     )
     assert headline(checked_run(passed=True, recalls=False, cutoff=None, after=0)).startswith(
-        "llm:m (hit rate 70.0% vs 50.0% at random times) shows an edge"
+        "llm:m (hit rate 70.0% vs 50.0% at random times), llm:m:blind (hit rate"
+    )
+    # the blind twin shows an edge too, but the named answers beat it: the named one is marked
+    assert headline(checked_run(passed=False, recalls=False, cutoff=None, after=0)).startswith(
+        "llm:m (hit rate 70.0% vs 50.0% at random times; its memorisation check failed), llm:m:blind"
     )
