@@ -59,7 +59,7 @@ known_tickers as (
 
 select
     known_tickers.ticker,
-    known_tickers.ticker = '{{ var("benchmark_ticker") }}' as is_benchmark,
+    known_tickers.ticker = {{ sql_string_literal(var("benchmark_ticker")) }} as is_benchmark,
     known_tickers.ticker in {{ tickers_in_scope() }}       as is_in_scope,
     clean_prices.source,
     clean_prices.first_clean_date,
