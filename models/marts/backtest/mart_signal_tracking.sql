@@ -28,7 +28,7 @@ select
     outcomes.forward_return_5d,
     outcomes.forward_return_20d,
     outcomes.outcome,
-    outcomes.outcome = 'hit'          as is_hit,
+    outcomes.outcome = 'hit'            as is_hit,
     outcomes.outcome = 'hit'
         and outcomes.confidence >= {{ var('confidence_threshold') }}
         and coalesce(summary.is_valid, false)
@@ -42,9 +42,9 @@ select
     case outcomes.action
         when 'BUY' then outcomes.forward_return_horizon
         when 'SELL' then -outcomes.forward_return_horizon
-    end                               as signal_return,
-    coalesce(summary.is_valid, false) as strategy_is_valid,
-    scorecard.verdict                 as strategy_verdict,
+    end                                 as signal_return,
+    coalesce(summary.is_valid, false)   as strategy_is_valid,
+    scorecard.verdict                   as strategy_verdict,
     scorecard.memorization_check_passed as strategy_memorization_check_passed,
     outcomes.advisory_only
 from outcomes
