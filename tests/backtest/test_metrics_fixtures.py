@@ -272,8 +272,8 @@ SHORT_SETTINGS = Settings(
 
 def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every var the conventions use, changed at once, still matches the reference row by row. (The
-    first build takes int_signal_outcomes' inputs too: its unit test, run by the rebuild from
-    int_signals_llm on, needs them to exist.)"""
+    first build takes every input of the scorecard, which the rebuild from int_signals_llm on
+    reaches: its refs, and the unit tests on the way, need them to exist.)"""
     warehouse_dir = tmp_path_factory.mktemp("backtest_fixtures_short")
     overrides = {
         "allow_short": True,
@@ -282,7 +282,7 @@ def test_non_default_vars_short_selling_cost_risk_free_and_cap(tmp_path_factory:
         "max_position_size": 0.3,
         "initial_capital": 50000,
     }
-    build_fixture_warehouse(warehouse_dir, "+mart_backtest_summary +int_signal_outcomes", **overrides)
+    build_fixture_warehouse(warehouse_dir, "+mart_strategy_scorecard", **overrides)
     summary = {(r["strategy"], r["ticker"]): r for r in query(warehouse_dir, "select * from mart_backtest_summary")}
     expected = reference_rows(SHORT_SETTINGS)
     assert set(summary) == set(expected)
