@@ -102,7 +102,7 @@ barriers either spins (the OpenMP default: fastest on an idle machine, but besid
 process generation fell from ~110 to 2-35 tokens/s) or sleeps (``OMP_WAIT_POLICY=passive``, what
 the server sets: ~50 tokens/s, slower than one thread's ~80 even on an idle machine). Prompt
 evaluation works on big batches, where a second thread pays off even with passive waiting
-(~300 against ~170 tokens/s). Measured with SmolLM2-135M on 2 cores, README "Speed under load".
+(~300 against ~170 tokens/s). Measured with SmolLM2-135M on 2 cores, docs/embedded-models.md, "Speed under load".
 """
 
 
@@ -110,7 +110,7 @@ def default_num_parallel() -> int:
     """Copies of the model serving requests at once, unless ``--num-parallel`` says otherwise: one per core, at most two.
 
     Two copies with one generation thread each use both of two cores: the main job's LLM stages ran
-    1.32x faster (113.5 -> 85.7 s, SmolLM2-135M, back to back; README "Two copies, one thread each").
+    1.32x faster (113.5 -> 85.7 s, SmolLM2-135M, back to back; docs/benchmarks.md).
     More copies than cores only share them. Each copy runs in its own worker process
     (:mod:`embedded_ollama.worker`), so one copy's crash cannot take the server down.
     """

@@ -1,6 +1,6 @@
 """Re-quantise a GGUF file's Q4_1 tensors to Q8_0 with ``gguf`` (gguf-py, numpy only).
 
-llama.cpp runs Q8_0 faster than Q4_1 on x86 CPUs (see the README's embedded-model section), so the
+llama.cpp runs Q8_0 faster than Q4_1 on x86 CPUs (docs/embedded-models.md, "Why Q8_0"), so the
 packaged SmolLM2 Q4_1 file is converted once, at set-up or first start. Every Q4_1 tensor is
 dequantised to float32 and quantised to Q8_0; every other tensor and every metadata key is copied
 as is, except ``general.file_type``, which then says Q8_0. The conversion is deterministic (same

@@ -36,9 +36,11 @@ PALETTE = (
 )
 DASHES = ("", "6 3", "2 2")  # after the palette is used up, lines repeat colours with a dash
 BUY_HOLD_COLOR = "#7f7f7f"
+YARDSTICK_DASH = "1.5 3"  # a strategy's buy-and-hold yardstick: dotted, in the strategy's own colour
 MARKERS = {"BUY": "#2ca02c", "SELL": "#d62728", "HOLD": "#ff7f0e"}
 WIDTH = 960
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 62, 14, 10, 22
+# room for the value labels and the axis titles (y title rotated at the left, x title under the dates)
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 78, 14, 10, 38
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,21 @@ def _linear_ticks(low: float, high: float, most: int) -> list[float]:
     return [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
 
 
+def _y_title(frame: Frame, title: str) -> str:
+    """The value axis' title, rotated, left of the value labels."""
+    middle = frame.top + frame.height / 2
+    return (
+        f'<text x="14" y="{middle:.0f}" class="axis" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.0f})">{html.escape(title)}</text>'
+    )
+
+
+def _x_title(frame: Frame, title: str) -> str:
+    """The date axis' title, under the date labels."""
+    middle = PAD_LEFT + (frame.width - PAD_LEFT - PAD_RIGHT) / 2
+    return f'<text x="{middle:.0f}" y="{frame.top + frame.height + 32:.0f}" class="axis" text-anchor="middle">{html.escape(title)}</text>'
+
+
 def _axes(frame: Frame, fmt: Callable[[float], str], date_labels: bool) -> str:
     """Horizontal grid with value labels, and year (or month) ticks along the bottom."""
     out = []
@@ -211,43 +228,69 @@ def _mark(frame: Frame, mark: Mark) -> str:
     return f"{shape}<title>{html.escape(mark.tip)}</title>{closing}"
 
 
+DATE_AXIS = "Date (trading days)"
+
+
+def equity_axis(capital: float | None, short: bool = False) -> str:
+    """The equity axis' title: its unit is the backtest's capital (no currency is recorded). ``short``
+    for a small panel, whose caption or key says where equity starts."""
+    if short:
+        return "Equity (log scale)"
+    start = f"starts at {capital:,.0f}" if capital else "capital units"
+    return f"Equity ({start}; log scale)"
+
+
 def time_chart(
     lines: Sequence[Line],
     title: str,
     fmt: Callable[[float], str],
+    y_title: str,
     log: bool = False,
     height: int = 300,
     width: int = WIDTH,
 ) -> str:
-    """Lines over time on one panel (log scale: equal heights are equal percentage moves). ``width`` and
-    ``height`` are viewBox units: a chart meant for a narrow box gets a narrower viewBox, so its text stays legible."""
+    """Lines over time on one panel (log scale: equal heights are equal percentage moves), with both
+    axes titled. ``width`` and ``height`` are viewBox units: a chart meant for a narrow box gets a
+    narrower viewBox, so its text stays legible."""
     drawn = [line for line in lines if line.points]
     if not drawn:
         return ""
     frame = _frame(drawn, PAD_TOP, height - PAD_TOP - PAD_BOTTOM, log, width=width)
     body = _axes(frame, fmt, date_labels=True) + "".join(_polyline(frame, line) for line in drawn)
+    body += _y_title(frame, y_title) + _x_title(frame, DATE_AXIS)
     return _svg(body, width, height, title)
 
 
 def equity_and_drawdown_chart(
-    equity: Sequence[Line], drawdown: Sequence[Line], title: str, marks: Sequence[Mark] = (), width: int = 640
+    equity: Sequence[Line],
+    drawdown: Sequence[Line],
+    title: str,
+    y_title: str,
+    marks: Sequence[Mark] = (),
+    width: int = 640,
 ) -> str:
-    """Equity (log scale, with signals marked) on top and a drawdown strip below, sharing the dates."""
+    """Equity (log scale, with signals marked) on top and a drawdown strip below, sharing the dates;
+    every axis titled."""
     if not any(line.points for line in equity):
         return ""
     top = _frame(equity, PAD_TOP, 170, log=True, width=width)
     strip = _frame(drawdown, PAD_TOP + 190, 70, log=False, floor=0.0, width=width)
     strip = Frame(top.first, top.last, strip.low, 0.0, strip.top, strip.height, False, width)
     body = _axes(top, lambda v: f"{v:,.0f}", date_labels=False) + "".join(_polyline(top, line) for line in equity)
-    body += "".join(_mark(top, m) for m in marks)
+    body += "".join(_mark(top, m) for m in marks) + _y_title(top, y_title)
     body += _axes(strip, lambda v: f"{v * 100:.0f}%", date_labels=True)
     body += "".join(_polyline(strip, line) for line in drawdown)
+    body += _y_title(strip, "Drawdown (%)") + _x_title(strip, DATE_AXIS)
     return _svg(body, width, PAD_TOP + 190 + 70 + PAD_BOTTOM, title)
 
 
-def calibration_chart(groups: dict[str, list[tuple[float, float, int]]], colors: dict[str, tuple[str, str]]) -> str:
+def calibration_chart(
+    groups: dict[str, list[tuple[float, float, int]]], colors: dict[str, tuple[str, str]], min_signals: int
+) -> str:
     """Stated confidence (x) against realised hit rate (y) per strategy; the diagonal is perfect calibration.
-    ``groups`` maps a strategy to its buckets' (mean confidence, hit rate, decided signals)."""
+    ``groups`` maps a strategy to its buckets' (mean confidence, hit rate, decided signals). Each dot says
+    its count (n=...); a bucket with fewer than ``min_signals`` is a hollow dashed circle (the caller's note
+    says "too few") whose tooltip says so, and is left out of the strategy's line: one or two signals make a hit rate of 0 % or 100 % that means nothing."""
     size, pad = 420, 46
     scale = lambda v: pad + v * (size - 2 * pad)  # noqa: E731
     flip = lambda v: size - scale(v)  # noqa: E731
@@ -261,21 +304,34 @@ def calibration_chart(groups: dict[str, list[tuple[float, float, int]]], colors:
             f'<text x="{scale(0) - 5}" y="{flip(v) + 4:.0f}" class="tick" text-anchor="end">{v:.0%}</text>'
             f'<text x="{scale(v):.0f}" y="{size - pad + 16}" class="tick" text-anchor="middle">{v:.0%}</text>'
         )
-    out.append(f'<text x="{size / 2}" y="{size - 8}" class="tick" text-anchor="middle">stated confidence</text>')
+    out.append(f'<text x="{size / 2}" y="{size - 8}" class="axis" text-anchor="middle">Stated confidence (%)</text>')
     out.append(
-        f'<text x="12" y="{size / 2}" class="tick" text-anchor="middle" transform="rotate(-90 12 {size / 2})">realised hit rate</text>'
+        f'<text x="12" y="{size / 2}" class="axis" text-anchor="middle" transform="rotate(-90 12 {size / 2})">'
+        "Realised hit rate (%)</text>"
     )
     for strategy, buckets in groups.items():
         color, dash = colors.get(strategy, ("#000", ""))
-        coords = " ".join(f"{scale(c):.0f},{flip(h):.0f}" for c, h, _ in buckets)
+        enough = [(c, h) for c, h, n in buckets if n >= min_signals]
+        coords = " ".join(f"{scale(c):.0f},{flip(h):.0f}" for c, h in enough)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash_attr} points="{coords}"/>')
+        if len(enough) > 1:
+            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash_attr} points="{coords}"/>')
         for c, h, n in buckets:
-            tip = html.escape(f"{strategy}: confidence {c:.2f}, hit rate {h:.0%}, {n} decided signals")
-            radius = 2.5 + 1.5 * math.sqrt(n)
+            few = n < min_signals
+            label = f"n={n}"
+            tip = html.escape(
+                f"{strategy}: confidence {c:.2f}, hit rate {h:.0%}, {n} decided signals"
+                + (f" (fewer than {min_signals}: too few to read)" if few else "")
+            )
+            radius = min(2.5 + 1.5 * math.sqrt(n), 14)
+            paint = (
+                f'fill="#fff" stroke="{color}" stroke-dasharray="2 2"'
+                if few
+                else f'fill="{color}" fill-opacity="0.55" stroke="{color}"'
+            )
             out.append(
-                f'<circle cx="{scale(c):.0f}" cy="{flip(h):.0f}" r="{min(radius, 14):.1f}" fill="{color}" '
-                f'fill-opacity="0.55" stroke="{color}"><title>{tip}</title></circle>'
+                f'<circle cx="{scale(c):.0f}" cy="{flip(h):.0f}" r="{radius:.1f}" {paint}><title>{tip}</title></circle>'
+                f'<text x="{scale(c) + radius + 3:.0f}" y="{flip(h) + 4:.0f}" class="count">{label}</text>'
             )
     return (
         f'<svg class="chart square" viewBox="0 0 {size} {size}" xmlns="http://www.w3.org/2000/svg" role="img">'
@@ -290,10 +346,14 @@ def _svg(body: str, width: int, height: float, title: str) -> str:
     )
 
 
+def _border(dash: str) -> str:
+    return "dotted" if dash == YARDSTICK_DASH else "dashed" if dash else "solid"
+
+
 def legend(items: Sequence[tuple[str, str, str]]) -> str:
     """An HTML legend under a chart: (label, colour, dash) per line; wraps with the page width."""
     spans = "".join(
-        f'<span><i style="border-top:3px {"dashed" if dash else "solid"} {color}"></i>{html.escape(label)}</span>'
+        f'<span><i style="border-top:3px {_border(dash)} {color}"></i>{html.escape(label)}</span>'
         for label, color, dash in items
     )
     return f'<div class="legend">{spans}</div>'

@@ -12,6 +12,7 @@ import duckdb
 
 from report.data import BuildSettings, Report, load_daily, load_portfolio_equity, load_report, load_signals
 from report.html import render_html
+from report.story import headline, strategy_facts
 from report.text import render_text
 from report.warehouse import open_marts
 from warehouse_core import UserError
@@ -70,6 +71,11 @@ def settings(vars_option: str | None) -> BuildSettings:
         confidence_threshold=values.get("confidence_threshold"),
         source=f"{source}; the warehouse does not record them",
         confidence_buckets=values.get("analysis_confidence_buckets", 10),
+        min_bucket_signals=values.get("analysis_min_bucket_signals", 10),
+        min_annual_return=values.get("min_annual_return"),
+        min_trading_days=values.get("min_trading_days"),
+        min_sharpe_ratio=values.get("min_sharpe_ratio"),
+        min_capital=values.get("min_capital"),
     )
 
 
@@ -91,7 +97,8 @@ def _render(con: duckdb.DuckDBPyConnection, report: Report, args: argparse.Names
             report, ready_limit=args.ready_limit, marks=_marks() if args.output is None else ("✅", "❌")
         )
     if args.format == "json":
-        return json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
+        story = {"headline": headline(report), "facts": {s: strategy_facts(report, s) for s in report.strategies}}
+        return json.dumps({**story, **report.model_dump(mode="json")}, indent=2) + "\n"
     return render_html(
         report,
         load_portfolio_equity(con, report.strategies),

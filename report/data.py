@@ -87,8 +87,10 @@ class StrategyWindow(BaseModel):
     trading_days: int
     tickers: int  # tickers with a backtest row for the strategy
     initial_capital: float
-    mean_exposure: float | None  # mean gross exposure of the PORTFOLIO rows of fct_backtest_daily
-    cash_share: float | None  # 1 - mean_exposure
+    # "gross exposure" is the sum of the position weights on a day; "time in market" (mart_backtest_summary's
+    # exposure column) is the share of days with any position: the report never calls either plain "exposure"
+    mean_gross_exposure: float | None  # mean gross exposure of the PORTFOLIO rows of fct_backtest_daily
+    cash_share: float | None  # 1 - mean_gross_exposure
 
 
 class BuildSettings(BaseModel):
@@ -98,6 +100,15 @@ class BuildSettings(BaseModel):
     confidence_threshold: float | None = None  # var confidence_threshold: signals below it do not trade
     source: str = "unknown"  # where the vars were read
     confidence_buckets: int = 10  # var analysis_confidence_buckets
+    min_bucket_signals: int = (
+        10  # var analysis_min_bucket_signals: fewer decided signals in a bucket are too few to read
+    )
+    # the validation thresholds behind mart_backtest_summary's flags (vars of the same names), so the
+    # report can say which flag failed and by what rule; None: not known
+    min_annual_return: float | None = None
+    min_trading_days: int | None = None
+    min_sharpe_ratio: float | None = None
+    min_capital: float | None = None
 
 
 class ReportHeader(BaseModel):
@@ -132,7 +143,7 @@ REQUIRED_SCORECARD_COLUMNS = (
     "spa_p_value",
     "verdict",
 )
-_PYTHON_TYPES: dict[str, type] = {"string": str, "Int64": int, "Float64": float}
+_PYTHON_TYPES: dict[str, type] = {"string": str, "Int64": int, "Float64": float, "boolean": bool, "date": date}
 
 
 class _ScorecardBase(BaseModel):
@@ -163,6 +174,26 @@ class CalibrationBucket(BaseModel):
     signals: int
     mean_confidence: float
     hit_rate: float
+    too_few: bool = False  # fewer signals than var analysis_min_bucket_signals: its hit rate says little
+
+
+class SignalMix(BaseModel):
+    """What one strategy said on one ticker, and how much of it the backtest could act on.
+
+    ``buy``, ``sell`` and ``hold`` count the actions. ``below_threshold`` counts the signals below the
+    confidence threshold (any action: the backtest ignores them) and ``acted`` the BUYs and SELLs at or
+    above it (the backtest acts on them); the rest are HOLDs at or above it (they keep the position).
+    Without a known threshold ``below_threshold`` is 0 and every BUY or SELL counts as acted on."""
+
+    strategy: str
+    ticker: str
+    signals: int
+    buy: int
+    sell: int
+    hold: int
+    mean_confidence: float | None
+    below_threshold: int
+    acted: int
 
 
 class Report(BaseModel):
@@ -174,6 +205,8 @@ class Report(BaseModel):
     summary: list[TickerSummary]
     tracking: TrackingReport
     calibration: list[CalibrationBucket]
+    signal_mix: list[SignalMix] = []  # per (strategy, ticker), from mart_signal_tracking
+    settings: BuildSettings = BuildSettings()  # the vars the report read (thresholds for its sentences)
 
 
 def _strategy_filter(strategies: list[str] | None) -> tuple[str, list[object]]:
@@ -210,7 +243,9 @@ def load_report(
         scorecard_missing=None if scorecard is not None else "no scorecard: run dbt build",
         summary=summary,
         tracking=tracking,
-        calibration=load_calibration(con, strategies, settings.confidence_buckets),
+        calibration=load_calibration(con, strategies, settings.confidence_buckets, settings.min_bucket_signals),
+        signal_mix=load_signal_mix(con, strategies, settings.confidence_threshold),
+        settings=settings,
     )
 
 
@@ -278,11 +313,11 @@ def load_header(con: duckdb.DuckDBPyConnection, strategies: list[str] | None, se
             from mart_backtest_summary where ticker <> '{PORTFOLIO}' and {where} group by strategy
         ),
         exposures as (
-            select strategy, avg(exposure) as mean_exposure
+            select strategy, avg(exposure) as mean_gross_exposure
             from fct_backtest_daily where ticker = '{PORTFOLIO}' and {where} group by strategy
         )
-        select portfolio_rows.*, coalesce(ticker_counts.tickers, 0) as tickers, exposures.mean_exposure,
-               1 - exposures.mean_exposure as cash_share
+        select portfolio_rows.*, coalesce(ticker_counts.tickers, 0) as tickers, exposures.mean_gross_exposure,
+               1 - exposures.mean_gross_exposure as cash_share
         from portfolio_rows
         left join ticker_counts using (strategy)
         left join exposures using (strategy)
@@ -317,10 +352,11 @@ def load_scorecard(con: duckdb.DuckDBPyConnection, strategies: list[str] | None)
 
 
 def load_calibration(
-    con: duckdb.DuckDBPyConnection, strategies: list[str] | None, buckets: int
+    con: duckdb.DuckDBPyConnection, strategies: list[str] | None, buckets: int, min_signals: int = 1
 ) -> list[CalibrationBucket]:
     """Decided signals per strategy that states its confidence, in ``buckets`` equal-width buckets
-    (analyses/signal_confidence_calibration.sql's rule: confidence 1.0 is in the top bucket)."""
+    (analyses/signal_confidence_calibration.sql's rule: confidence 1.0 is in the top bucket); a bucket
+    with fewer than ``min_signals`` is marked ``too_few``."""
     where, params = _strategy_filter(strategies)
     rows = fetch(
         con,
@@ -335,7 +371,34 @@ def load_calibration(
         """,
         params,
     )
-    return [CalibrationBucket(**row) for row in rows]
+    return [CalibrationBucket(**row, too_few=row["signals"] < min_signals) for row in rows]
+
+
+def load_signal_mix(
+    con: duckdb.DuckDBPyConnection, strategies: list[str] | None, threshold: float | None
+) -> list[SignalMix]:
+    """Each (strategy, ticker)'s signals by action, and how many the backtest could act on."""
+    where, params = _strategy_filter(strategies)
+    below = "confidence < ?" if threshold is not None else "false"
+    rows = fetch(
+        con,
+        f"""
+        with signals as (
+            select strategy, ticker, action, confidence, coalesce({below}, false) as is_below_threshold
+            from mart_signal_tracking where {where}
+        )
+        select strategy, ticker, count(*) as signals,
+               count(*) filter (where action = 'BUY') as buy,
+               count(*) filter (where action = 'SELL') as sell,
+               count(*) filter (where action = 'HOLD') as hold,
+               avg(confidence) as mean_confidence,
+               count(*) filter (where is_below_threshold) as below_threshold,
+               count(*) filter (where not is_below_threshold and action in ('BUY', 'SELL')) as acted
+        from signals group by strategy, ticker order by strategy, ticker
+        """,
+        ([threshold] if threshold is not None else []) + params,
+    )
+    return [SignalMix(**row) for row in rows]
 
 
 class EquityPoint(NamedTuple):

@@ -1,9 +1,10 @@
 """Self-contained HTML report: one file, inline CSS and SVG, no JavaScript, no network.
 
-What a reader wants first comes first: the header (capital, windows, cash share), the scorecard
-(verdicts with their p-values), one chart of every strategy's PORTFOLIO equity against buy-and-hold
-and a calibration chart per LLM model; then, collapsed, each strategy's per-ticker table and charts,
-and signal tracking.
+What a reader wants first comes first: the headline (which strategies show an edge, and the reason that
+matters most), the header (capital, windows, cash share), the scorecard (verdicts with their p-values),
+each strategy's facts in sentences, one chart of every strategy's PORTFOLIO equity against its
+buy-and-hold yardstick and a calibration chart per LLM model; then, collapsed, each strategy's
+per-ticker table and charts, and signal tracking.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from tqdm import tqdm
 
 from report.charts import (
     BUY_HOLD_COLOR,
+    YARDSTICK_DASH,
     Line,
     Mark,
     calibration_chart,
     equity_and_drawdown_chart,
+    equity_axis,
     legend,
     strategy_colors,
     time_chart,
 )
 from report.data import (
     PORTFOLIO,
+    BuildSettings,
     DailyPoint,
     EquityPoint,
     Report,
@@ -34,6 +38,7 @@ from report.data import (
     SignalMark,
     TickerSummary,
 )
+from report.story import headline, strategy_facts, validity_phrase
 from report.wording import (
     NO_TRADES_NOTE,
     VERDICT_MEANING,
@@ -57,7 +62,10 @@ STYLE = """
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d1d1f;background:#f4f5f7}
 main{padding:18px 28px 40px;max-width:1800px;margin:0 auto}
-h1{font-size:24px;margin:4px 0 2px}h2{font-size:19px;margin:26px 0 8px}h3{font-size:15px;margin:14px 0 6px}
+h1{font-size:24px;margin:4px 0 2px}
+.headline{font-size:17px;font-weight:600;margin:8px 0 4px;padding:10px 14px;background:#fff;border-left:5px solid #1f77b4;border-radius:4px}
+.stories{display:grid;grid-template-columns:repeat(auto-fit,minmax(400px,1fr));gap:4px 24px}
+.stories h3{margin:6px 0 2px}ul.story{margin:2px 0 6px;padding-left:18px;font-size:13px;line-height:1.45}h2{font-size:19px;margin:26px 0 8px}h3{font-size:15px;margin:14px 0 6px}
 .card{background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:12px 16px;margin:10px 0}
 .note{color:#555;font-size:13px;line-height:1.45}.muted{color:#777}
 .facts{display:flex;flex-wrap:wrap;gap:6px 28px;font-size:14px;margin:6px 0 10px}.facts b{font-weight:600}
@@ -82,6 +90,7 @@ figure{margin:0;background:#fff;border:1px solid #e2e4e8;border-radius:8px;paddi
 figcaption{font-size:13px;font-weight:600;margin:0 0 4px}
 svg.chart{width:100%;height:auto;display:block}svg.square{max-width:520px;margin:0 auto}
 svg .grid{stroke:#eceef1;stroke-width:1}svg .tick{font-size:11px;fill:#666}
+svg .axis{font-size:12px;fill:#333;font-weight:600}svg .count{font-size:10px;fill:#444}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;margin:6px 0 2px}
 .legend i{display:inline-block;width:22px;margin-right:6px;vertical-align:middle}
 details{background:#fff;border:1px solid #e2e4e8;border-radius:8px;margin:8px 0;padding:6px 12px}
@@ -123,7 +132,7 @@ def _header_section(report: Report) -> str:
     header = report.header
     rows = [
         f"<tr><td>{_esc(w.strategy)}</td><td>{w.start_date} .. {w.end_date}</td><td>{w.trading_days}</td>"
-        f"<td>{w.tickers}</td><td>{pct(w.mean_exposure)}</td>"
+        f"<td>{w.tickers}</td><td>{pct(w.mean_gross_exposure)}</td>"
         f'<td><span class="bar" style="width:{(w.cash_share or 0) * 90:.0f}px"></span>{pct(w.cash_share)}</td></tr>'
         for w in header.windows
     ]
@@ -134,7 +143,7 @@ def _header_section(report: Report) -> str:
         f"<span><b>Confidence</b> {_esc(threshold_phrase(header))}</span>"
         f"<span><b>Strategies</b> {len(report.strategies)}</span>"
         f"<span><b>Signals tracked</b> {report.tracking.total_signals}</span></div>"
-        + _table(("Strategy", "Window (PORTFOLIO)", "Days", "Tickers", "Mean exposure", "Cash share"), rows)
+        + _table(("Strategy", "Window (PORTFOLIO)", "Days", "Tickers", "Mean gross exposure", "Cash share"), rows)
         + f'<p class="note">Cash share = 1 − mean gross exposure of the PORTFOLIO rows. {_esc(cash_note(header))} '
         f"{_esc(settings_phrase(header))}</p></section>"
     )
@@ -222,18 +231,22 @@ def _scorecard_section(report: Report, colors: Colors) -> str:
     )
 
 
-def _yardsticks(portfolio: dict[str, list[EquityPoint]]) -> list[Line]:
-    """The buy-and-hold basket of each distinct window, once (strategies over the same window share it)."""
-    seen: dict[tuple[date, date, int], Line] = {}
-    for points in portfolio.values():
-        if not points:
-            continue
-        key = (points[0].date, points[-1].date, round(points[-1].buy_hold_equity))
-        if key not in seen:
-            label = f"buy-and-hold basket from {points[0].date}"
-            series = [(p.date, p.buy_hold_equity) for p in points]
-            seen[key] = Line(label, BUY_HOLD_COLOR, series, dash="5 4", width=1.6)
-    return list(seen.values())
+def _yardsticks(series: dict[str, list[tuple[date, float]]], colors: Colors) -> list[Line]:
+    """Each strategy's buy-and-hold yardstick, dotted in the strategy's colour and labelled with it. Strategies
+    whose yardsticks are the same series (the same window: an LLM model and its un-sized twin) share one
+    line, labelled with all of them and coloured like the first."""
+    owners: dict[tuple, list[str]] = {}
+    for strategy, points in series.items():
+        if points:
+            key = (points[0][0], points[-1][0], len(points), round(points[-1][1], 6))
+            owners.setdefault(key, []).append(strategy)
+    lines = []
+    for strategies in owners.values():
+        label = "buy-and-hold basket of " + (
+            "every strategy" if len(strategies) == len(series) > 1 else " and ".join(strategies)
+        )
+        lines.append(Line(label, colors[strategies[0]][0], series[strategies[0]], dash=YARDSTICK_DASH, width=1.6))
+    return lines
 
 
 def _rebased(points: list[EquityPoint], start: date, end: date, capital: float) -> tuple[list, list]:
@@ -256,16 +269,26 @@ def _common_window_chart(report: Report, portfolio: dict[str, list[EquityPoint]]
     if start >= end:
         return ""
     capital = report.header.capital[0] if report.header.capital else 1.0
-    lines, yardstick = [], None
+    lines, baskets = [], {}
     for w in windows:
         equity, buy_hold = _rebased(portfolio[w.strategy], start, end, capital)
         color, dash = colors[w.strategy]
         lines.append(Line(w.strategy, color, equity, dash))
-        yardstick = yardstick or Line("buy and hold basket", BUY_HOLD_COLOR, buy_hold, dash="5 4")
-    chart = time_chart([yardstick, *lines], "common window", lambda v: f"{v:,.0f}", log=True, height=380, width=560)
+        baskets[w.strategy] = buy_hold
+    yardsticks = _yardsticks(baskets, colors)
+    chart = time_chart(
+        [*yardsticks, *lines],
+        "common window",
+        lambda v: f"{v:,.0f}",
+        y_title="Equity, rebased (log scale)",
+        log=True,
+        height=380,
+        width=560,
+    )
+    keys = [(ln.label, ln.color, ln.dash) for ln in [*lines, *yardsticks]]
     return (
         f"<figure><figcaption>The window every strategy shares ({start} .. {end}), each rebased to {capital:,.0f} "
-        f"(log scale)</figcaption>{chart}{legend([(ln.label, ln.color, ln.dash) for ln in [yardstick, *lines]])}</figure>"
+        f"(log scale)</figcaption>{chart}{legend(keys)}</figure>"
     )
 
 
@@ -279,24 +302,37 @@ def _calibration_figure(report: Report, colors: Colors) -> str:
     if not groups:
         return f'<figure>{caption}<p class="note">No decided signal with a stated confidence yet.</p></figure>'
     buckets = max(b.bucket for b in report.calibration) + 1
+    least = report.settings.min_bucket_signals
+    few = sum(b.too_few for b in report.calibration)
     note = (
         f'<p class="note">Decided signals in equal-width confidence buckets (var analysis_confidence_buckets, '
-        f"top bucket {buckets}); dot area = signals in the bucket. On the dashed diagonal a model's confidence "
+        f"top bucket {buckets}); dot area and n = decided signals in the bucket. <b>Hollow dashed dot: too few</b>, "
+        f"fewer than {least} decided signals (var analysis_min_bucket_signals; {few} such bucket{'s' if few != 1 else ''} "
+        "here): its hit rate says little, so the line skips it. On the dashed diagonal a model's confidence "
         "means what it says.</p>"
     )
     keys = [(s, *colors.get(s, ("#000", ""))) for s in groups]
-    return f"<figure>{caption}{calibration_chart(groups, colors)}{legend(keys)}{note}</figure>"
+    return f"<figure>{caption}{calibration_chart(groups, colors, least)}{legend(keys)}{note}</figure>"
 
 
 def _overview_section(report: Report, portfolio: dict[str, list[EquityPoint]], colors: Colors) -> str:
     strategies = [s for s in report.strategies if portfolio.get(s)]
     lines = [Line(s, colors[s][0], [(p.date, p.equity) for p in portfolio[s]], colors[s][1]) for s in strategies]
-    yardsticks = _yardsticks({s: portfolio[s] for s in strategies})
-    main = time_chart([*yardsticks, *lines], "PORTFOLIO equity", lambda v: f"{v:,.0f}", log=True, height=360)
+    yardsticks = _yardsticks({s: [(p.date, p.buy_hold_equity) for p in portfolio[s]] for s in strategies}, colors)
+    capital = report.header.capital[0] if len(report.header.capital) == 1 else None
+    main = time_chart(
+        [*yardsticks, *lines],
+        "PORTFOLIO equity",
+        lambda v: f"{v:,.0f}",
+        y_title=equity_axis(capital),
+        log=True,
+        height=360,
+    )
     keys = [(ln.label, ln.color, ln.dash) for ln in [*lines, *yardsticks]]
     first = (
-        "<figure><figcaption>PORTFOLIO equity of every strategy against buy-and-hold (log scale: equal heights are "
-        f"equal percentage moves)</figcaption>{main}{legend(keys)}</figure>"
+        "<figure><figcaption>PORTFOLIO equity of every strategy against its own buy-and-hold basket (dotted, "
+        "same colour; log scale: equal heights are equal percentage moves)</figcaption>"
+        f"{main}{legend(keys)}</figure>"
         if lines
         else '<p class="note">No PORTFOLIO rows in fct_backtest_daily.</p>'
     )
@@ -315,20 +351,24 @@ SUMMARY_HEAD = (
     "MaxDD%",
     "Win rate%",
     "Trades",
-    "Exposure%",
+    "Time in market%",
     "Valid",
     "Note",
 )
 
 
-def _summary_row(r: TickerSummary) -> str:
-    valid = '<span class="valid">valid</span>' if r.is_valid else '<span class="invalid">not valid</span>'
+def _summary_row(r: TickerSummary, settings: BuildSettings) -> str:
+    valid = (
+        '<span class="valid">valid</span>'
+        if r.is_valid
+        else f'<span class="invalid">{_esc(validity_phrase(r, settings))}</span>'
+    )
     notrade = r.trades == 0
     return (
         f"<tr{' class=notrade' if notrade else ''}><td>{_esc(r.ticker)}</td><td>{pct(r.total_return, 2)}</td>"
         f"<td>{pct(r.annual_return, 2)}</td><td>{pct(r.buy_hold_annual_return, 2)}</td><td>{pct(r.alpha_vs_buy_hold, 2)}</td>"
         f"<td>{num(r.sharpe_ratio)}</td><td>{num(r.sortino_ratio)}</td><td>{pct(r.max_drawdown, 2)}</td>"
-        f"<td>{pct(r.win_rate, 2)}</td><td>{r.trades}</td><td>{pct(r.exposure, 2)}</td><td>{valid}</td>"
+        f"<td>{pct(r.win_rate, 2)}</td><td>{r.trades}</td><td>{pct(r.exposure, 2)}</td><td class='reason'>{valid}</td>"
         f"<td class='reason'>{NO_TRADES_NOTE if notrade else ''}</td></tr>"
     )
 
@@ -336,6 +376,7 @@ def _summary_row(r: TickerSummary) -> str:
 def _ticker_figure(
     strategy: str, row: TickerSummary, daily: DailyLoader, signals: SignalLoader, threshold: float | None
 ) -> str:
+    """Equity against buy-and-hold (with the signals) and drawdown of one (strategy, ticker) row."""
     points = daily(strategy, row.ticker)
     if not points:
         return ""
@@ -348,7 +389,9 @@ def _ticker_figure(
         Line("strategy drawdown", "#d62728", [(p.date, p.drawdown) for p in points], width=1.4),
     ]
     marks = _marks(points, signals(strategy, row.ticker), threshold) if row.ticker != PORTFOLIO else []
-    chart = equity_and_drawdown_chart(equity, drawdown, f"{strategy} / {row.ticker}", marks)
+    chart = equity_and_drawdown_chart(
+        equity, drawdown, f"{strategy} / {row.ticker}", equity_axis(row.initial_capital, short=True), marks
+    )
     caption = _esc(row.ticker) + (f" <span class='muted'>({NO_TRADES_NOTE})</span>" if row.trades == 0 else "")
     return f"<figure><figcaption>{caption}</figcaption>{chart}</figure>"
 
@@ -366,7 +409,7 @@ def _marks(points: list[DailyPoint], signals: list[SignalMark], threshold: float
     return marks
 
 
-def _chart_key(threshold: float | None) -> str:
+def _chart_key(threshold: float | None, capital: float) -> str:
     below = f"hollow: confidence below {threshold:g}, ignored by the backtest" if threshold is not None else ""
     return legend(
         [
@@ -376,7 +419,8 @@ def _chart_key(threshold: float | None) -> str:
         ]
     ) + (
         f'<p class="note">Signals on the buy-and-hold line: <b style="color:#2ca02c">▲</b> BUY '
-        f'<b style="color:#d62728">▼</b> SELL <b style="color:#ff7f0e">●</b> HOLD; {below}.</p>'
+        f'<b style="color:#d62728">▼</b> SELL <b style="color:#ff7f0e">●</b> HOLD; {below}. Equity starts at '
+        f"{capital:,.0f} (initial_capital); drawdown is the fall from the running peak, in percent.</p>"
     )
 
 
@@ -407,8 +451,8 @@ def _strategy_section(
     return (
         f"<details><summary><b>{_esc(strategy)}</b> {_verdict(verdict) if verdict else ''}"
         f'<span class="muted">{_esc(facts)} · {len(tickers)} tickers</span></summary>'
-        + _table(SUMMARY_HEAD, [_summary_row(r) for r in rows], wide=True)
-        + _chart_key(threshold)
+        + _table(SUMMARY_HEAD, [_summary_row(r, report.settings) for r in rows], wide=True)
+        + _chart_key(threshold, rows[0].initial_capital)
         + (
             f'<div class="grid">{_ticker_figure(strategy, portfolio, daily, signals, threshold)}</div>'
             if portfolio
@@ -421,6 +465,17 @@ def _strategy_section(
         )
         + "</details>"
     )
+
+
+def _facts_section(report: Report, colors: Colors) -> str:
+    """Each strategy's numbers explained in sentences (report.story.strategy_facts)."""
+    items = [
+        f'<div><h3><i style="color:{colors.get(s, ("#000", ""))[0]}">■</i> {_esc(s)}</h3><ul class="story">'
+        + "".join(f"<li>{_esc(fact)}</li>" for fact in strategy_facts(report, s))
+        + "</ul></div>"
+        for s in report.strategies
+    ]
+    return f"<h2>What the numbers say</h2><section class='card stories' id='facts'>{''.join(items)}</section>"
 
 
 def _tracking_section(report: Report) -> str:
@@ -474,10 +529,12 @@ def render_html(
             "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Backtest and signal report</title>",
             f"<style>{STYLE}</style></head><body><main>",
             "<h1>Backtest and signal report</h1>",
+            f'<p class="headline" id="headline">{_esc(headline(report))}</p>',
             f"<p class='note'>Warehouse {_esc(report.warehouse)}. Advisory only: research output, not orders. Returns "
             "are fractions of equity shown in percent; a signal acts from the next trading day.</p>",
             _header_section(report),
             _scorecard_section(report, colors),
+            _facts_section(report, colors),
             _overview_section(report, portfolio, colors),
             f"<h2>Strategies and tickers</h2>{sections}",
             _tracking_section(report),

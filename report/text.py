@@ -1,11 +1,12 @@
-"""Plain-text report: header (capital, windows, cash), scorecard verdicts, then the seed's layout
-(SUMMARY BY TICKER per strategy, then signal tracking)."""
+"""Plain-text report: the headline, header (capital, windows, cash), scorecard verdicts, each strategy's
+facts in sentences, then the seed's layout (SUMMARY BY TICKER per strategy, then signal tracking)."""
 
 from __future__ import annotations
 
 import textwrap
 
 from report.data import PORTFOLIO, Report, ScorecardRow
+from report.story import failing_flags, headline, strategy_facts
 from report.wording import (
     NO_TRADES_NOTE,
     action_mix,
@@ -38,6 +39,8 @@ def _header_lines(report: Report) -> list[str]:
     width = max([len("Strategy"), *(len(w.strategy) for w in header.windows)]) + 2
     lines = [
         f"BACKTEST AND SIGNAL REPORT   (warehouse {report.warehouse})",
+        *textwrap.wrap(headline(report), width=110),
+        "",
         f"Capital: {capital_phrase(header)}",
         f"Position cap: {cap_phrase(header)}; {threshold_phrase(header)}",
         settings_phrase(header),
@@ -102,6 +105,16 @@ def _scorecard_lines(report: Report) -> list[str]:
     return lines + _health_lines(report.scorecard, width)
 
 
+def _facts_lines(report: Report) -> list[str]:
+    """Each strategy's numbers explained in sentences (report.story.strategy_facts)."""
+    lines = ["", "WHAT THE NUMBERS SAY", RULE]
+    for strategy in report.strategies:
+        lines.append(strategy)
+        for fact in strategy_facts(report, strategy):
+            lines += textwrap.wrap(fact, width=108, initial_indent="  - ", subsequent_indent="    ")
+    return lines
+
+
 def _backtest_lines(report: Report, marks: tuple[str, str]) -> list[str]:
     """One SUMMARY BY TICKER table per strategy; a row with no trades says what its figures are."""
     lines: list[str] = []
@@ -120,7 +133,8 @@ def _backtest_lines(report: Report, marks: tuple[str, str]) -> list[str]:
             RULE,
         ]
         for r in rows:
-            note = f"  {NO_TRADES_NOTE}" if r.trades == 0 else ""
+            notes = ([NO_TRADES_NOTE] if r.trades == 0 else []) + failing_flags(r, report.settings)
+            note = f"  {'; '.join(notes)}" if notes else ""
             lines.append(
                 f"{r.ticker:<10}{_pct(r.total_return, 9)}{_pct(r.annual_return, 10)}{_pct(r.alpha_vs_buy_hold, 9)}"
                 f"{_num(r.sharpe_ratio, 8)}{_pct(r.max_drawdown, 9)}{r.trades:>8d}{marks[0] if r.is_valid else marks[1]:>8}"
@@ -166,7 +180,7 @@ def _tracking_lines(report: Report, ready_limit: int, marks: tuple[str, str]) ->
 
 
 def render_text(report: Report, ready_limit: int = 50, marks: tuple[str, str] = ("✅", "❌")) -> str:
-    lines = _header_lines(report) + _scorecard_lines(report) + _backtest_lines(report, marks)
+    lines = _header_lines(report) + _scorecard_lines(report) + _facts_lines(report) + _backtest_lines(report, marks)
     lines += _tracking_lines(report, ready_limit, marks)
     lines += ["", "Advisory only: research output, not orders."]
     return "\n".join(lines) + "\n"

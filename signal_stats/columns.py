@@ -1,6 +1,7 @@
 """The scorecard's column list, written once: every column of mart_strategy_scorecard in order, with
 its pandas dtype (nullable: a missing figure is NULL, never NaN). The verdict and the figures behind
-it first, then the descriptive statistics, then LLM health.
+it first, then the descriptive statistics, then LLM health, then the memorisation checks
+(signal_stats.model_checks).
 
 Everything else derives from it: signal_stats.scorecard builds the frame with these columns, the
 report's ScorecardRow (report/data.py) types them, the GX suite strategy_scorecard checks them (its
@@ -63,7 +64,20 @@ COLUMNS: dict[str, str] = {
     "latency_p50_ms": "Float64",
     "latency_p95_ms": "Float64",
     "completion_tokens_per_second": "Float64",
+    "memorization_check_passed": "boolean",
+    "memorization_pairs": "Int64",
+    "memorization_gap": "Float64",
+    "memorization_p_value": "Float64",
+    "recalls": "boolean",
+    "recall_p_value": "Float64",
+    "recall_spearman_correlation": "Float64",
+    "recall_probes": "Int64",
+    "training_cutoff": "date",
+    "signals_before_cutoff": "Int64",
+    "signals_after_cutoff": "Int64",
+    "excess_hit_rate_before_cutoff": "Float64",
+    "excess_hit_rate_after_cutoff": "Float64",
 }
 
-SQL_TYPES = {"string": "varchar", "Int64": "bigint", "Float64": "double"}
+SQL_TYPES = {"string": "varchar", "Int64": "bigint", "Float64": "double", "boolean": "boolean", "date": "date"}
 """DuckDB type of each dtype (what the dbt Python model writes)."""

@@ -1,22 +1,34 @@
 """One row per strategy: the verdict (random-timing tests, family-wise adjusted), the signal
 statistics (SQL), the backtest summary, descriptive statistics (PSR / DSR, bootstrap alpha interval,
-SPA against buy-and-hold), and the LLM's output health (SQL). Pure pandas in and out: the dbt Python
-model mart_strategy_scorecard and the Spark job (spark_target.python_job) both call
-``build_scorecard`` with the frames ``read_inputs`` reads, so the two builds run one code path.
+SPA against buy-and-hold), the LLM's output health (SQL), and the memorisation checks of each LLM
+model (signal_stats.model_checks: its named and blind twins compared, the recall probe, the
+cutoff). Pure pandas in and out: the dbt Python model mart_strategy_scorecard and the Spark job
+(spark_target.python_job) both call ``build_scorecard`` with the frames ``read_inputs`` reads, so
+the two builds run one code path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from signal_stats.bootstrap import alpha_interval
 from signal_stats.columns import COLUMNS
 from signal_stats.hit_rate import binomial_p_value, matched_p_value
+from signal_stats.model_checks import (
+    blind_verdict,
+    check_notes,
+    cutoff_figures,
+    memorization_figures,
+    memorization_passed,
+    recall_figures,
+)
 from signal_stats.random_timing import Permutations
+from signal_stats.recall import POOLED_TICKER
 from signal_stats.settings import ScorecardSettings
 from signal_stats.sharpe import deflated_sharpe_benchmark, probabilistic_sharpe, sharpe_moments
 from signal_stats.spa import family_differentials, family_p_value, spa_p_value
@@ -91,6 +103,15 @@ def strategy_rows(signal_stats: pd.DataFrame, summary: pd.DataFrame, health: pd.
         frame[count] = frame[count].fillna(0).astype(int)
     portfolio = summary[["strategy", "trading_days", "trades", "sharpe_ratio", "alpha_vs_buy_hold"]]
     return frame.merge(portfolio.rename(columns={"alpha_vs_buy_hold": "alpha"}), on="strategy", how="left")
+
+
+def with_health(frame: pd.DataFrame, health: pd.DataFrame) -> pd.DataFrame:
+    """Add the LLM output health of the twin whose answers each strategy trades: its own row
+    (``llm:<model>``, ``llm:<model>:blind``), or the one it trades the signals of (``:no_risk``)."""
+    twins = set(health["strategy"])
+    health_of = frame["strategy"].map(lambda strategy: signals_source(strategy, twins))
+    rows = health.set_index("strategy")[HEALTH_COLUMNS]
+    return pd.concat([frame, rows.reindex(health_of).reset_index(drop=True).set_axis(frame.index)], axis=1)
 
 
 def _none_if_nan(value: object) -> object:
@@ -182,6 +203,10 @@ class ScorecardInputs:
     caps: pd.DataFrame
     decided: pd.DataFrame
     outcomes: pd.DataFrame
+    # no memorisation check, recall probe or known cutoff unless given (code that judges a signals
+    # file outside the warehouse: the calibration benchmark, the tests)
+    recall: pd.DataFrame = field(default_factory=lambda: _empty("recall"))
+    cutoffs: pd.DataFrame = field(default_factory=lambda: _empty("cutoffs"))
 
 
 PORTFOLIO_ROWS, TICKER_ROWS = "portfolio", "tickers"
@@ -201,14 +226,26 @@ TABLES: dict[str, tuple[str, str | None, list[str] | None]] = {
     "decided": (
         "int_signal_outcomes",
         "outcome in ('hit', 'miss')",
-        ["strategy", "ticker", "base_day_number", "action"],
+        ["strategy", "ticker", "signal_date", "base_day_number", "action"],
     ),
     "outcomes": (
         "int_forward_outcomes",
         "forward_return_horizon is not null",
         ["ticker", "trading_day_number", "buy_hits", "sell_hits", "hold_hits"],
     ),
+    "recall": (
+        "mart_model_recall",
+        f"ticker = '{POOLED_TICKER}'",
+        ["model", "probes", "spearman_correlation", "p_value", "recalls"],
+    ),
+    "cutoffs": ("int_llm_training_cutoffs", None, ["model", "training_cutoff"]),
 }
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """No rows of the input ``name``, with its columns."""
+    return pd.DataFrame(columns=TABLES[name][2])
+
 
 Reader = Callable[[str, str | None, list[str] | None], pd.DataFrame]
 """(relation, SQL condition or None, columns or None) -> its rows as pandas (dates as datetime64)."""
@@ -259,16 +296,24 @@ def timing_tests(frame: pd.DataFrame, inputs: ScorecardInputs, settings: Scoreca
 def build_scorecard(inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.DataFrame:
     """The scorecard: one row per strategy, columns and dtypes as ``COLUMNS``, ordered by strategy."""
     frame = strategy_rows(inputs.signal_stats, inputs.summary, inputs.health)
-    frame = frame.merge(inputs.health[["model", *HEALTH_COLUMNS]], on="model", how="left")
+    frame = with_health(frame, inputs.health)
     invested = inputs.daily[inputs.daily["exposure"] > 0].groupby("strategy")["date"].count()
     frame["invested_days"] = frame["strategy"].map(invested).where(frame["trading_days"].notna()).fillna(0)
     frame = hit_rate_tests(frame)
     frame = return_tests(frame, inputs.daily, settings)
     frame = family_test(frame, inputs.daily, settings)
     frame = timing_tests(frame, inputs, settings)
+    surface = OutcomeSurface.from_frame(inputs.outcomes)
+    frame = memorization_figures(frame, inputs.decided, surface, settings)
+    frame = recall_figures(frame, inputs.recall)
+    frame = cutoff_figures(frame, inputs.decided, surface, inputs.cutoffs)
     verdicts = [verdict(row, settings) for row in frame.to_dict("records")]
     frame["verdict"] = [v for v, _ in verdicts]
-    frame["verdict_reason"] = [reason for _, reason in verdicts]
+    frame["memorization_check_passed"] = memorization_passed(frame, settings)
+    frame["verdict_reason"] = [
+        "; ".join([reason, *check_notes(row, blind_verdict(frame, row["strategy"]), settings)])
+        for (_, reason), row in zip(verdicts, frame.to_dict("records"), strict=True)
+    ]
     return pd.DataFrame({name: _typed(frame[name], dtype) for name, dtype in COLUMNS.items()})
 
 
@@ -279,4 +324,9 @@ def _typed(values: pd.Series, dtype: str) -> pd.Series:
         return pd.array([None if v is None else int(v) for v in cleaned], dtype="Int64")
     if dtype == "Float64":
         return pd.array([None if v is None else float(v) for v in cleaned], dtype="Float64")
+    if dtype == "boolean":
+        return pd.array([None if v is None else bool(v) for v in cleaned], dtype="boolean")
+    if dtype == "date":  # Arrow's date32: DuckDB (and so Spark's copy) stores DATE, even when all null
+        dates = [None if v is None else pd.Timestamp(v).date() for v in cleaned]
+        return pd.array(dates, dtype=pd.ArrowDtype(pa.date32()))
     return pd.array([None if v is None else str(v) for v in cleaned], dtype=dtype)

@@ -1,6 +1,7 @@
 -- One row per ticker the run is about (var('tickers') and the benchmark) that the ingest has tried
 -- or that has prices, plus every ticker a loaded signals file names (in scope or not): where its
 -- prices came from, what quality kept, how its last ingest went, and its external signals.
+{%- set benchmark = sql_string_literal(var("benchmark_ticker")) %}
 with
 
 clean_prices as (
@@ -59,21 +60,21 @@ known_tickers as (
 
 select
     known_tickers.ticker,
-    known_tickers.ticker = '{{ var("benchmark_ticker") }}' as is_benchmark,
-    known_tickers.ticker in {{ tickers_in_scope() }}       as is_in_scope,
+    known_tickers.ticker = {{ benchmark }}           as is_benchmark,
+    known_tickers.ticker in {{ tickers_in_scope() }} as is_in_scope,
     clean_prices.source,
     clean_prices.first_clean_date,
     clean_prices.last_clean_date,
-    coalesce(clean_prices.clean_rows, 0)                   as clean_rows,
-    coalesce(staged_prices.staged_rows, 0)                 as staged_rows,
-    coalesce(staged_prices.quality_dropped_rows, 0)        as quality_dropped_rows,
-    last_ingest.run_id                                     as last_ingest_run_id,
-    last_ingest.status                                     as last_ingest_status,
-    last_ingest.source                                     as last_ingest_source,
-    last_ingest.rows_added                                 as last_ingest_rows_added,
-    last_ingest.error                                      as last_ingest_error,
-    last_ingest.finished_at                                as last_ingested_at,
-    coalesce(external_signals.external_signals, 0)         as external_signals,
+    coalesce(clean_prices.clean_rows, 0)             as clean_rows,
+    coalesce(staged_prices.staged_rows, 0)           as staged_rows,
+    coalesce(staged_prices.quality_dropped_rows, 0)  as quality_dropped_rows,
+    last_ingest.run_id                               as last_ingest_run_id,
+    last_ingest.status                               as last_ingest_status,
+    last_ingest.source                               as last_ingest_source,
+    last_ingest.rows_added                           as last_ingest_rows_added,
+    last_ingest.error                                as last_ingest_error,
+    last_ingest.finished_at                          as last_ingested_at,
+    coalesce(external_signals.external_signals, 0)   as external_signals,
     external_signals.external_strategies
 from known_tickers
 left join clean_prices

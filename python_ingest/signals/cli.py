@@ -34,7 +34,9 @@ NAME_PATTERN = re.compile(r"^[a-z0-9_.-]{1,40}$")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m python_ingest.signals", description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, required=True, help="CSV or JSON file of signals (see README)")
+    parser.add_argument(
+        "--file", type=Path, required=True, help="CSV or JSON file of signals (formats: docs/signals-files.md)"
+    )
     parser.add_argument("--name", required=True, help="strategy name: external:<name>; [a-z0-9_.-], at most 40")
     parser.add_argument(
         "--vars", default=None, help="the vars the next build uses (tickers, start, end), e.g. '{tickers: [AAPL]}'"

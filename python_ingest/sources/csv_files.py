@@ -45,7 +45,7 @@ def find_file(csv_dir: Path, ticker: str) -> Path | None:
 
 def _cannot_read(path: Path, error: Exception) -> UserError:
     first_line = (str(error).splitlines() or [type(error).__name__])[0]
-    return UserError(f"cannot read {path}: {first_line}; fix the file (see README, 'CSV layout')")
+    return UserError(f"cannot read {path}: {first_line}; fix the file (see docs/ingest.md, 'CSV layout')")
 
 
 def _csv_header(path: Path) -> list[str]:

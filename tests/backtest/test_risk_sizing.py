@@ -78,7 +78,7 @@ def sized_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse_dir = tmp_path_factory.mktemp("risk_sizing")
     write_prices(warehouse_dir, fixture_prices())
     dbt_vars = vars_arg(fixture_vars(TICKERS))
-    run_dbt(["build", "--select", "+mart_backtest_summary", "+llm_risk_assessment", *dbt_vars], warehouse_dir)
+    run_dbt(["build", "--select", "+mart_strategy_scorecard", "+llm_risk_assessment", *dbt_vars], warehouse_dir)
     write_llm_rows(warehouse_dir, ASSESSMENTS)
     run_dbt([*REBUILD, *dbt_vars], warehouse_dir)
     return warehouse_dir

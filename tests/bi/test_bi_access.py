@@ -62,18 +62,17 @@ HOLDING_CLIENT = textwrap.dedent(
 )
 
 
-def _marts(warehouse_dir: Path) -> list[str]:
-    """Every model under models/marts, from the manifest the build wrote."""
-    manifest = json.loads((warehouse_dir / "target" / "manifest.json").read_text())
-    return sorted(
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["original_file_path"].startswith("models/marts/")
-    )
+# marts the default build leaves empty, and why (a BI tool still reads their columns)
+EMPTY_ON_DEFAULTS = {"mart_model_recall": "the recall probe runs only with var llm_memorization_check"}
+
+
+def _marts() -> list[str]:
+    """Every model under models/marts (its files: the shared warehouse of bin/test has no manifest)."""
+    return sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").rglob("*") if p.suffix in {".sql", ".py"})
 
 
 def test_a_second_process_reads_every_mart_read_only(built_warehouse: Path) -> None:
-    marts = _marts(built_warehouse)
+    marts = _marts()
     assert {"fct_prices_daily", "mart_dataset_splits", "mart_backtest_summary", "mart_signal_tracking"} <= set(marts)
     result = subprocess.run(
         [sys.executable, "-c", READ_ONLY_CLIENT, str(built_warehouse / "warehouse.duckdb"), *marts],
@@ -84,7 +83,7 @@ def test_a_second_process_reads_every_mart_read_only(built_warehouse: Path) -> N
     report = json.loads(result.stdout)
     assert set(marts) <= set(report["tables"])
     for mart in marts:
-        assert report[mart]["rows"] > 0, mart
+        assert report[mart]["rows"] > 0 or mart in EMPTY_ON_DEFAULTS, mart
         assert report[mart]["columns"], mart
     assert "read-only" in report["write"], report["write"]
 
@@ -97,7 +96,7 @@ def test_every_mart_is_exported_to_parquet_with_the_same_rows(built_warehouse: P
     )
     try:
         with engine.connect() as files, warehouse.connect() as tables:
-            for mart in _marts(built_warehouse):
+            for mart in _marts():
                 path = built_warehouse / "marts" / f"{mart}.parquet"
                 assert path.is_file(), f"{mart} was not exported to {path}"
                 from_file = files.execute(sa.text(f"select * from read_parquet('{path}') order by all")).fetchall()

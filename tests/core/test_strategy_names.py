@@ -8,12 +8,15 @@ import duckdb
 from warehouse_helpers import PROJECT_DIR
 
 from warehouse_core.strategy_names import (
+    BLIND_SUFFIX,
     EXTERNAL_PREFIX,
     LLM_PREFIX,
     UNSIZED_SUFFIX,
+    blind_strategy,
     external_strategy,
     is_unsized_twin,
     llm_strategy,
+    named_twin,
     states_confidence_sql,
     unsized_strategy,
 )
@@ -25,7 +28,9 @@ def macro_body(path: str, name: str) -> str:
 
 
 def test_the_sql_macros_build_the_names_from_the_same_parts() -> None:
-    assert macro_body("backtest_constants.sql", "llm_strategy") == f"'{LLM_PREFIX}' || {{{{ model }}}}"
+    named, blind = macro_body("backtest_constants.sql", "llm_strategy").split("\n")
+    assert named == f"'{LLM_PREFIX}' || {{{{ model }}}}"
+    assert f"then '{BLIND_SUFFIX}' else '' end" in blind
     assert macro_body("backtest_constants.sql", "llm_unsized_strategy") == (
         f"'{LLM_PREFIX}' || {{{{ model }}}} || '{UNSIZED_SUFFIX}'"
     )
@@ -47,3 +52,9 @@ def test_which_strategies_state_their_confidence() -> None:
     ]
     assert stating == ["external:mine", "llm:m:1"]
     assert [is_unsized_twin(n) for n in names] == [False, False, False, True, False]
+
+
+def test_a_blind_twin_names_its_named_twin() -> None:
+    assert blind_strategy("m:1") == "llm:m:1:blind"
+    assert named_twin(blind_strategy("m:1")) == llm_strategy("m:1")
+    assert [named_twin(n) for n in ["llm:m:1", unsized_strategy("m:1"), "external:blind", "buy_and_hold"]] == [None] * 4

@@ -2,8 +2,8 @@
 
 The server's grammar is built from the JSON schema's properties in order, so the order of the
 pydantic fields decides whether a model writes its decision before or after its reasoning.
-benchmarks/judgement_probe.py compared both orders; the decision-first order kept here won (README,
-"Field order: decision first, measured").
+benchmarks/judgement_probe.py compared both orders; the decision-first order kept here won
+(docs/embedded-models.md, "Judgement probe and field order").
 """
 
 from __future__ import annotations

@@ -154,6 +154,33 @@ def test_the_recall_probe_asks_every_month_of_the_window_and_the_mart_sums_it_up
     )
 
 
+def test_the_scorecard_shows_the_memorisation_check_beside_each_twin(checked: tuple[Path, str]) -> None:
+    """The paired test on the decisions both twins decided, the recall flag and the cutoff columns:
+    on the named row (and its un-sized twin), the figures and whether the check passed; on the blind
+    row the same figures and no pass/fail of its own; readiness in tracking never overrides a fail."""
+    warehouse_dir, _ = checked
+    card = frame(warehouse_dir, "select * from mart_strategy_scorecard").set_index("strategy")
+    named, unsized, blind = card.loc[f"llm:{MODEL}"], card.loc[f"llm:{MODEL}:no_risk"], card.loc[BLIND]
+    pairs = frame(
+        warehouse_dir,
+        "select count(*) as n from int_signal_outcomes n join int_signal_outcomes b using (ticker, signal_date) "
+        f"where n.strategy = 'llm:{MODEL}' and b.strategy = '{BLIND}' "
+        "and n.outcome in ('hit', 'miss') and b.outcome in ('hit', 'miss')",
+    ).n[0]
+    for row in (named, unsized, blind):
+        assert row["memorization_pairs"] == pairs
+        assert (pairs == 0) == pd.isna(row["memorization_p_value"])
+    assert not pd.isna(named["memorization_check_passed"]) and pd.isna(blind["memorization_check_passed"])
+    assert named["memorization_check_passed"] == unsized["memorization_check_passed"]
+    assert not pd.isna(named["recall_probes"]) and named["recalls"] == blind["recalls"]
+    assert pd.isna(named["training_cutoff"]), "SmolLM2's makers state no cutoff"
+    assert "memorisation check" in named["verdict_reason"]
+    tracking = frame(
+        warehouse_dir, "select * from mart_signal_tracking where strategy_memorization_check_passed = false"
+    )
+    assert not tracking["ready_for_paper_trading"].any()
+
+
 def test_each_model_asked_gets_its_training_cutoff(checked: tuple[Path, str]) -> None:
     warehouse_dir, _ = checked
     cutoffs = frame(warehouse_dir, "select * from int_llm_training_cutoffs")

@@ -13,15 +13,14 @@ import json
 import random
 import re
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
 import pandas as pd
 import pytest
+from ollama_stub import StubOllama, serving
 from warehouse_helpers import run_dbt
 
 from llm_client.prompts import MONTH_NAMES
@@ -32,30 +31,13 @@ pytestmark = [pytest.mark.warehouse, pytest.mark.model]
 QUESTION = re.compile(r"^(?P<ticker>[A-Z0-9.^-]+), (?P<month>[A-Za-z]+) (?P<year>\d{4}):")
 
 
-class RecallingOllama(BaseHTTPRequestHandler):
-    """/api/tags lists the two models; /api/chat answers a recall question from ``truth`` or noise."""
+class RecallingOllama(StubOllama):
+    """Answers a recall question from ``truth`` (oracle:1b) or seeded noise (noise:1b)."""
 
+    models: ClassVar[list[str]] = ["oracle:1b", "noise:1b"]
     truth: ClassVar[dict[tuple[str, int, int], float]] = {}
 
-    def _send(self, payload: dict[str, Any], status: int = 200) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        models = [
-            {"name": m, "model": m, "digest": str(i) * 64, "size": 1} for i, m in enumerate(["oracle:1b", "noise:1b"])
-        ]
-        self._send({"models": models})
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path == "/api/show":
-            self._send({"error": "model not found"}, status=404)
-            return
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         question = QUESTION.match(request["messages"][-1]["content"])
         assert question is not None, request["messages"]
         key = (question["ticker"], int(question["year"]), MONTH_NAMES.index(question["month"]) + 1)
@@ -63,29 +45,13 @@ class RecallingOllama(BaseHTTPRequestHandler):
             percent = round(self.truth[key] * 100)
         else:
             percent = random.Random(str(key)).randint(-10, 10)
-        self._send(
-            {
-                "model": request["model"],
-                "message": {"role": "assistant", "content": json.dumps({"total_return_percent": percent})},
-                "done": True,
-                "done_reason": "stop",
-                "prompt_eval_count": 20,
-                "eval_count": 8,
-            }
-        )
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        return {"total_return_percent": percent}
 
 
 @pytest.fixture()
 def recalling_host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RecallingOllama)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(RecallingOllama) as host:
+        yield host
 
 
 def test_a_model_that_remembers_past_months_is_flagged_and_noise_is_not(

@@ -130,6 +130,11 @@ def test_settings_come_from_the_vars() -> None:
         confidence_threshold=declared["confidence_threshold"],
         source="dbt_project.yml vars; the warehouse does not record them",
         confidence_buckets=declared["analysis_confidence_buckets"],
+        min_bucket_signals=declared["analysis_min_bucket_signals"],
+        min_annual_return=declared["min_annual_return"],
+        min_trading_days=declared["min_trading_days"],
+        min_sharpe_ratio=declared["min_sharpe_ratio"],
+        min_capital=declared["min_capital"],
     )
     assert settings("{confidence_threshold: 0.7}").source.startswith(
         "dbt_project.yml vars with --vars confidence_threshold"

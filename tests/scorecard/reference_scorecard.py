@@ -130,8 +130,15 @@ def expected_family_p_value(daily: pd.DataFrame, v: dict) -> tuple[float | None,
     return float(test.pvalues["consistent"]), len(wide)
 
 
-def expected_health(llm: pd.DataFrame, model: str | None) -> dict:
-    rows = llm[llm["model"] == model] if model is not None else llm.iloc[0:0]
+def llm_twins(llm: pd.DataFrame) -> dict[str, tuple[str, bool]]:
+    """Strategy name -> (model, blind) of every twin the LLM stage asked."""
+    pairs = llm.assign(blind=llm["blind_mode"].fillna(False).astype(bool))[["model", "blind"]].drop_duplicates()
+    return {f"llm:{m}" + (":blind" if b else ""): (m, b) for m, b in pairs.itertuples(index=False)}
+
+
+def expected_health(llm: pd.DataFrame, twin: tuple[str, bool] | None) -> dict:
+    blind = llm["blind_mode"].fillna(False).astype(bool)
+    rows = llm[(llm["model"] == twin[0]) & (blind == twin[1])] if twin is not None else llm.iloc[0:0]
     if rows.empty:
         return {"decisions": None}
     sent = rows.loc[rows["attempts"] > 0, "latency_ms"].dropna().to_numpy(dtype=float)
@@ -223,20 +230,21 @@ def add_random_timing(tables: dict[str, pd.DataFrame], expected: dict[str, dict]
 def expected_scorecard(tables: dict[str, pd.DataFrame], v: dict) -> dict[str, dict]:
     tracking, daily, summary = tables["tracking"], tables["daily"], tables["summary"]
     with_signals = set(tracking["strategy"])
-    llm_models = {f"llm:{m}": m for m in tables["llm"]["model"].dropna().unique()}
-    strategies = sorted(with_signals | set(summary["strategy"]) | set(llm_models))
+    twins = llm_twins(tables["llm"])
+    strategies = sorted(with_signals | set(summary["strategy"]) | set(twins))
     expected = {}
     for strategy in strategies:
         source = source_of(strategy, with_signals)
         models = tracking.loc[tracking["strategy"] == source, "model"].dropna().unique()
-        model = models[0] if len(models) == 1 and models[0] != source else llm_models.get(strategy)
+        twin = twins.get(source_of(strategy, set(twins)) or "")
+        model = models[0] if len(models) == 1 and models[0] != source else twin[0] if twin else None
         summary_rows = summary[summary["strategy"] == strategy]
         row = {"strategy": strategy, "signals_from": source, "model": model}
         row |= expected_signal_columns(tracking, source, project_vars()["hold_hit_band"])
         row |= expected_return_columns(
             daily[daily["strategy"] == strategy], summary_rows.iloc[0] if len(summary_rows) else None, v
         )
-        row |= expected_health(tables["llm"], model)
+        row |= expected_health(tables["llm"], twin)
         if summary_rows.empty:
             row["trades"] = None
             row["invested_days"] = 0

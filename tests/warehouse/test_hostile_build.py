@@ -93,6 +93,25 @@ def test_an_apostrophe_in_the_warehouse_folder_reaches_sql_as_data(hostile_build
     assert sorted(p.name for p in (folder / "training").iterdir()) == ["ticker=IBM", "ticker=ODD"]
 
 
+def test_string_vars_reach_sql_as_data(hostile_build) -> None:
+    """A date or a model name in vars is one SQL string literal (macro sql_string_literal), whatever
+    quotes it holds: the hostile llm_end below stays inside its cast and fails there as a bad date."""
+    folder, attempts, _ = hostile_build
+    hostile = "2012-12-31' as date) as window_end, 1 as injected --"
+    dbt_vars = {"llm_end": hostile, "llm_training_cutoffs": {"o'brien:1b": "2023-01-31"}}
+    run_dbt(
+        ["compile", "-s", "int_llm_context", "int_llm_training_cutoffs", "--vars", json.dumps(dbt_vars)],
+        folder,
+        **dbt_env(folder, attempts),
+    )
+    compiled = folder / "target" / "compiled" / "signal_warehouse" / "models" / "intermediate" / "llm"
+    assert (
+        "cast('2012-12-31'' as date) as window_end, 1 as injected --' as date)"
+        in (compiled / "int_llm_context.sql").read_text()
+    )
+    assert "'o''brien:1b' as model" in (compiled / "int_llm_training_cutoffs.sql").read_text()
+
+
 def test_no_tracking_event_and_no_network_attempt(hostile_build) -> None:
     folder, attempts, _ = hostile_build
     manifest = json.loads((folder / "target" / "manifest.json").read_text())

@@ -64,9 +64,9 @@ decision_window as (
     -- the end defaults to the last date with data; the start to the first day of the calendar
     -- month llm_lookback_months - 1 months before the end's month (12 months: the end's month and the 11 before)
     select
-        {% if var('llm_end') %} cast('{{ var("llm_end") }}' as date) {% else %} last_date {% endif %} as window_end,
-        {% if var('llm_start') %} cast('{{ var("llm_start") }}' as date)
-        {% else %} cast(date_trunc('month', {% if var('llm_end') %} cast('{{ var("llm_end") }}' as date) {% else %} last_date {% endif %})
+        {% if var('llm_end') %} cast({{ sql_string_literal(var("llm_end")) }} as date) {% else %} last_date {% endif %} as window_end,
+        {% if var('llm_start') %} cast({{ sql_string_literal(var("llm_start")) }} as date)
+        {% else %} cast(date_trunc('month', {% if var('llm_end') %} cast({{ sql_string_literal(var("llm_end")) }} as date) {% else %} last_date {% endif %})
                         - interval {{ var('llm_lookback_months') - 1 }} month as date) {% endif %} as window_start
     from (select max(date) as last_date from clean_prices) as data_range
 ),

@@ -1,8 +1,7 @@
--- Per LLM model: how its signal stage (llm_signal_generation, whose 'ok' rows become the strategy
--- llm:<model>) behaved. One row per model, read by mart_strategy_scorecard for every strategy
--- whose signals that model made, and for the model's own strategy even when it never answered.
--- With the memorisation check a model's rows are both twins' (named and blind) together; the
--- strategy is the model's named one, or 'llm:<model>:blind' when only the blind twin was asked.
+-- Per LLM model and twin (named, or blind with the memorisation check): how its signal stage
+-- (llm_signal_generation, whose 'ok' rows become the strategy llm:<model> or llm:<model>:blind)
+-- behaved. One row per strategy the model's answers form, read by mart_strategy_scorecard for that
+-- strategy and every twin trading its signals, even when the model never answered validly.
 with
 
 signal_rows as (
@@ -13,7 +12,7 @@ signal_rows as (
 
 answered as (
     -- rows the model replied to: their latency measures a complete answer
-    select model, latency_ms, completion_tokens
+    select model, blind_mode, latency_ms, completion_tokens
     from signal_rows
     where status in ('ok', 'invalid_output')
 ),
@@ -21,15 +20,16 @@ answered as (
 throughput as (
     select
         model,
+        blind_mode,
         sum(completion_tokens) / nullif(sum(latency_ms) / 1000e0, 0) as completion_tokens_per_second
     from answered
-    group by model
+    group by model, blind_mode
 ),
 
 status_counts as (
     select
         model,
-        bool_and(blind_mode)                               as blind_only,
+        blind_mode,
         count(*)                                           as decisions,
         count(*) filter (where status = 'ok')              as ok_count,
         count(*) filter (where status = 'invalid_output')  as invalid_output_count,
@@ -40,12 +40,13 @@ status_counts as (
         percentile_cont(0.95) within group (order by latency_ms) filter (where attempts > 0)
                                                                                as latency_p95_ms
     from signal_rows
-    group by model
+    group by model, blind_mode
 )
 
 select
     status_counts.model,
-    {{ llm_strategy('status_counts.model', 'status_counts.blind_only') }} as strategy,
+    status_counts.blind_mode,
+    {{ llm_strategy('status_counts.model', 'status_counts.blind_mode') }} as strategy,
     status_counts.decisions,
     status_counts.ok_count,
     status_counts.invalid_output_count,
@@ -57,3 +58,4 @@ select
 from status_counts
 left join throughput
     on status_counts.model = throughput.model
+   and status_counts.blind_mode = throughput.blind_mode

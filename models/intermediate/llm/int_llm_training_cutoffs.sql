@@ -27,8 +27,8 @@ given_cutoffs as (
     {%- for model, cutoff in given.items() %}
     {%- set name = model if ':' in model.split('/')[-1] else model ~ ':latest' %}
     select
-        '{{ name | replace("'", "''") }}' as model,
-        cast('{{ cutoff }}' as date) as training_cutoff
+        {{ sql_string_literal(name) }} as model,
+        cast({{ sql_string_literal(cutoff) }} as date) as training_cutoff
     {{ "union all" if not loop.last }}
     {%- else %}
     select

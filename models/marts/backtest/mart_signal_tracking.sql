@@ -1,6 +1,7 @@
 -- Every signal with what happened next (int_signal_outcomes: forward returns and the outcome at
 -- validation_horizon_days) and whether it is ready for paper trading: a hit, confident, its
--- (strategy, ticker) backtest valid, and its strategy's scorecard verdict 'edge'.
+-- (strategy, ticker) backtest valid, its strategy's scorecard verdict 'edge', and, when the
+-- memorisation check ran, its edge not explained by memory (memorization_check_passed).
 with
 
 outcomes as (
@@ -12,7 +13,7 @@ summary as (
 ),
 
 scorecard as (
-    select strategy, verdict from {{ python_model('mart_strategy_scorecard') }}
+    select strategy, verdict, memorization_check_passed from {{ python_model('mart_strategy_scorecard') }}
 )
 
 select
@@ -27,11 +28,13 @@ select
     outcomes.forward_return_5d,
     outcomes.forward_return_20d,
     outcomes.outcome,
-    outcomes.outcome = 'hit'          as is_hit,
+    outcomes.outcome = 'hit'            as is_hit,
     outcomes.outcome = 'hit'
         and outcomes.confidence >= {{ var('confidence_threshold') }}
         and coalesce(summary.is_valid, false)
         and coalesce(scorecard.verdict = 'edge', false)
+        -- null: no blind twin ran, nothing to fail
+        and coalesce(scorecard.memorization_check_passed, true)
                                          as ready_for_paper_trading,
     outcomes.base_date,
     outcomes.validation_horizon_days,
@@ -39,9 +42,10 @@ select
     case outcomes.action
         when 'BUY' then outcomes.forward_return_horizon
         when 'SELL' then -outcomes.forward_return_horizon
-    end                               as signal_return,
-    coalesce(summary.is_valid, false) as strategy_is_valid,
-    scorecard.verdict                 as strategy_verdict,
+    end                                 as signal_return,
+    coalesce(summary.is_valid, false)   as strategy_is_valid,
+    scorecard.verdict                   as strategy_verdict,
+    scorecard.memorization_check_passed as strategy_memorization_check_passed,
     outcomes.advisory_only
 from outcomes
 left join summary

@@ -16,6 +16,8 @@ def model(dbt, session):
         "int_backtest_portfolio_daily": dbt.ref("int_backtest_portfolio_daily"),
         "int_signal_outcomes": dbt.ref("int_signal_outcomes"),
         "int_forward_outcomes": dbt.ref("int_forward_outcomes"),
+        "mart_model_recall": dbt.ref("mart_model_recall"),
+        "int_llm_training_cutoffs": dbt.ref("int_llm_training_cutoffs"),
     }
 
     def read(relation, condition, columns):
