@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signal_stats.memorization import excess_hits, memorization_test
+from signal_stats.memorization import MemorizationTest, excess_hits, memorization_test
 from signal_stats.settings import ScorecardSettings
 from signal_stats.timing_tests import OutcomeSurface
 from signal_stats.verdict import EDGE, p_text
@@ -29,20 +29,24 @@ def memorization_figures(
     """Add memorization_pairs, memorization_gap and memorization_p_value to every strategy trading a
     tested model's named or blind signals (its :no_risk twin too)."""
     by_strategy = dict(tuple(decided.groupby("strategy", sort=False)))
+    strategies = set(frame["strategy"]) | set(by_strategy)
     figures = {}
-    for blind in sorted(by_strategy):
+    for blind in sorted(strategies):
         named = named_twin(blind)
-        if named is None or named not in by_strategy:
+        if named is None or named not in strategies:
             continue
-        test = memorization_test(
-            by_strategy[named],
-            by_strategy[blind],
-            surface.hits,
-            surface.ticker_rows,
-            settings.block_days,
-            settings.random_timing_draws,
-            settings.seed,
-        )
+        if named in by_strategy and blind in by_strategy:
+            test = memorization_test(
+                by_strategy[named],
+                by_strategy[blind],
+                surface.hits,
+                surface.ticker_rows,
+                settings.block_days,
+                settings.random_timing_draws,
+                settings.seed,
+            )
+        else:  # a twin without one decided signal: the check ran, and nothing could be compared
+            test = MemorizationTest(0, None, None)
         figures[named] = figures[blind] = test
     tested = frame["strategy"].map(lambda strategy: figures.get(named_signals(strategy) or strategy))
     frame["memorization_pairs"] = tested.map(lambda t: t.pairs, na_action="ignore")

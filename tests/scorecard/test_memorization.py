@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from signal_stats.memorization import block_sign_flip_p_value, excess_hits, memorization_test
-from signal_stats.model_checks import check_notes, memorization_passed
+from signal_stats.model_checks import check_notes, memorization_figures, memorization_passed
 from signal_stats.random_timing import ACTIONS
 from signal_stats.settings import ScorecardSettings
+from signal_stats.timing_tests import OutcomeSurface
 from warehouse_core.project import project_vars
 
 SETTINGS = ScorecardSettings.from_vars(project_vars())
@@ -139,3 +140,21 @@ def test_the_reason_says_why_the_check_failed() -> None:
     [note] = check_notes(frame.set_index("strategy").loc["llm:m"].to_dict(), "no_edge", SETTINGS)
     assert "its blind twin, asked without the name or the dates, is no_edge" in note
     assert note.endswith("the edge may be memory, not skill")
+
+
+def test_a_blind_twin_without_one_decided_signal_fails_the_check_with_zero_pairs() -> None:
+    """The blind twin answered nothing valid (it has a row from the LLM health only): the check ran,
+    nothing could be compared, so it is not passed, and the reason says why."""
+    hits, tickers = tiny_surface()
+    frame = scorecard_rows("insufficient_data", None)[["strategy", "signals_from", "verdict"]]
+    decided = pd.DataFrame({"strategy": "llm:m", "ticker": "A", "base_day_number": range(4), "action": "BUY"})
+    surface = OutcomeSurface(hits, tickers)
+    frame = memorization_figures(frame, decided, surface, SETTINGS)
+    pairs = frame.set_index("strategy")["memorization_pairs"]
+    assert pd.isna(pairs["buy_and_hold"]) and pairs.drop("buy_and_hold").tolist() == [0, 0, 0]
+    frame["memorization_check_passed"] = memorization_passed(frame, SETTINGS)
+    row = frame.set_index("strategy").loc["llm:m"].to_dict()
+    assert row["memorization_check_passed"] is False
+    assert check_notes(row, "insufficient_data", SETTINGS) == [
+        "memorisation check failed: no decision was decided by both the named and the blind twin"
+    ]
