@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from report.data import PORTFOLIO, BuildSettings, Report, ScorecardRow, SignalMix, TickerSummary
 from report.wording import pct
-from warehouse_core.strategy_names import BLIND_SUFFIX, UNSIZED_SUFFIX, states_confidence
+from warehouse_core.strategy_names import blind_twin_of, states_confidence
 
 # A strategy whose most frequent action is at least this share of its signals "said X to k of n":
 # wording only (no verdict depends on it)
@@ -162,8 +162,8 @@ def _p(value: float) -> str:
 
 
 def _blind_verdict(report: Report, row: ScorecardRow) -> str | None:
-    named = row.strategy.removesuffix(UNSIZED_SUFFIX)
-    blind = _scorecard_row(report, f"{named}{BLIND_SUFFIX}")
+    twin = blind_twin_of(row.strategy)
+    blind = _scorecard_row(report, twin) if twin else None
     return None if blind is None else blind.verdict
 
 

@@ -20,7 +20,7 @@ from signal_stats.memorization import MemorizationTest, excess_hits, memorizatio
 from signal_stats.settings import ScorecardSettings
 from signal_stats.timing_tests import OutcomeSurface
 from signal_stats.verdict import EDGE, p_text
-from warehouse_core.strategy_names import BLIND_SUFFIX, LLM_PREFIX, UNSIZED_SUFFIX, named_twin
+from warehouse_core.strategy_names import blind_twin_of, named_twin
 
 
 def memorization_figures(
@@ -47,43 +47,34 @@ def memorization_figures(
             )
         else:  # a twin without one decided signal: the check ran, and nothing could be compared
             test = MemorizationTest(0, None, None)
-        figures[named] = figures[blind] = test
-    tested = frame["strategy"].map(lambda strategy: figures.get(named_signals(strategy) or strategy))
+        figures[blind] = test
+    # a blind twin's own row, and every strategy trading its named twin's signals
+    tested = frame["strategy"].map(lambda strategy: figures.get(blind_twin_of(strategy) or strategy))
     frame["memorization_pairs"] = tested.map(lambda t: t.pairs, na_action="ignore")
     frame["memorization_gap"] = tested.map(lambda t: t.gap, na_action="ignore")
     frame["memorization_p_value"] = tested.map(lambda t: t.p_value, na_action="ignore")
     return frame
 
 
-def named_signals(strategy: str) -> str | None:
-    """``llm:<model>`` for the strategies trading a named twin's signals (``llm:<model>`` and its
-    un-sized twin ``llm:<model>:no_risk``); None for a blind twin and every other strategy."""
-    if not strategy.startswith(LLM_PREFIX) or named_twin(strategy) is not None:
-        return None
-    return strategy.removesuffix(UNSIZED_SUFFIX)
-
-
 def memorization_passed(frame: pd.DataFrame, settings: ScorecardSettings) -> pd.Series:
     """True/False on the rows trading a named twin's signals (``llm:<model>`` and its ``:no_risk``
     twin) when the blind twin ran: the blind twin's verdict is edge and the gap is not significant (no
     paired decision: False, nothing shows the edge survives). Null elsewhere. Needs the verdicts."""
-    verdicts = frame.set_index("strategy")["verdict"]
     passed = []
     for strategy, p_value in zip(frame["strategy"], frame["memorization_p_value"], strict=True):
-        named = named_signals(strategy)
-        blind = None if named is None else f"{named}{BLIND_SUFFIX}"
-        if blind not in verdicts.index:
+        blind = blind_verdict(frame, strategy)
+        if blind is None:
             passed.append(None)
             continue
         significant = pd.isna(p_value) or p_value < settings.significance
-        passed.append(bool(verdicts[blind] == EDGE and not significant))
+        passed.append(bool(blind == EDGE and not significant))
     return pd.Series(passed, index=frame.index, dtype="object")
 
 
 def blind_verdict(frame: pd.DataFrame, strategy: str) -> str | None:
     """The verdict of the blind twin of the named signals a strategy trades; None when there is none."""
-    named = named_signals(strategy)
-    rows = frame.loc[frame["strategy"] == f"{named}{BLIND_SUFFIX}", "verdict"] if named else []
+    blind = blind_twin_of(strategy)
+    rows = frame.loc[frame["strategy"] == blind, "verdict"] if blind else []
     return rows.iloc[0] if len(rows) else None
 
 

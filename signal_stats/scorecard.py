@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -208,6 +209,11 @@ class ScorecardInputs:
     recall: pd.DataFrame = field(default_factory=lambda: _empty("recall"))
     cutoffs: pd.DataFrame = field(default_factory=lambda: _empty("cutoffs"))
 
+    @cached_property
+    def surface(self) -> OutcomeSurface:
+        """The outcomes as (action, ticker, day) hits, built once for every test that reads them."""
+        return OutcomeSurface.from_frame(self.outcomes)
+
 
 PORTFOLIO_ROWS, TICKER_ROWS = "portfolio", "tickers"
 # input -> (relation, rows, columns): rows is a SQL condition (DuckDB and Spark read it alike) or one
@@ -271,7 +277,7 @@ def timing_tests(frame: pd.DataFrame, inputs: ScorecardInputs, settings: Scoreca
     """Add the random-timing figures of every strategy, scored on the same draws, and their family-wise
     adjusted p-values over the strategies that have enough data to be judged (every one of them is a
     trial; one with too little data cannot be called an edge, so it is not in the family)."""
-    surface = OutcomeSurface.from_frame(inputs.outcomes)
+    surface = inputs.surface
     permutations = Permutations(settings.random_timing_draws, settings.seed)
     by_source = signal_draws(inputs.decided, surface, settings, permutations)
     signals = {s: by_source[f] for s, f in zip(frame["strategy"], frame["signals_from"], strict=True) if f in by_source}
@@ -303,10 +309,9 @@ def build_scorecard(inputs: ScorecardInputs, settings: ScorecardSettings) -> pd.
     frame = return_tests(frame, inputs.daily, settings)
     frame = family_test(frame, inputs.daily, settings)
     frame = timing_tests(frame, inputs, settings)
-    surface = OutcomeSurface.from_frame(inputs.outcomes)
-    frame = memorization_figures(frame, inputs.decided, surface, settings)
+    frame = memorization_figures(frame, inputs.decided, inputs.surface, settings)
     frame = recall_figures(frame, inputs.recall)
-    frame = cutoff_figures(frame, inputs.decided, surface, inputs.cutoffs)
+    frame = cutoff_figures(frame, inputs.decided, inputs.surface, inputs.cutoffs)
     verdicts = [verdict(row, settings) for row in frame.to_dict("records")]
     frame["verdict"] = [v for v, _ in verdicts]
     frame["memorization_check_passed"] = memorization_passed(frame, settings)

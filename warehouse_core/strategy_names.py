@@ -37,6 +37,15 @@ def named_twin(strategy: str) -> str | None:
     return None
 
 
+def blind_twin_of(strategy: str) -> str | None:
+    """The blind twin ``llm:<model>:blind`` of the strategies trading a named twin's signals
+    (``llm:<model>`` and its un-sized twin ``llm:<model>:no_risk``); None for a blind twin itself and
+    every other strategy."""
+    if not strategy.startswith(LLM_PREFIX) or named_twin(strategy) is not None:
+        return None
+    return f"{strategy.removesuffix(UNSIZED_SUFFIX)}{BLIND_SUFFIX}"
+
+
 def external_strategy(name: str) -> str:
     return f"{EXTERNAL_PREFIX}{name}"
 

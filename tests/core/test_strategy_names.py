@@ -13,6 +13,7 @@ from warehouse_core.strategy_names import (
     LLM_PREFIX,
     UNSIZED_SUFFIX,
     blind_strategy,
+    blind_twin_of,
     external_strategy,
     is_unsized_twin,
     llm_strategy,
@@ -58,3 +59,6 @@ def test_a_blind_twin_names_its_named_twin() -> None:
     assert blind_strategy("m:1") == "llm:m:1:blind"
     assert named_twin(blind_strategy("m:1")) == llm_strategy("m:1")
     assert [named_twin(n) for n in ["llm:m:1", unsized_strategy("m:1"), "external:blind", "buy_and_hold"]] == [None] * 4
+    # the blind twin answering a strategy's named signals: its own and its un-sized twin's
+    assert [blind_twin_of(n) for n in [llm_strategy("m:1"), unsized_strategy("m:1")]] == ["llm:m:1:blind"] * 2
+    assert [blind_twin_of(n) for n in [blind_strategy("m:1"), "external:x", "buy_and_hold"]] == [None] * 3
